@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Data preparation for the embedded mini code-switch corpus (no download).
+#   stage 1: generate the corpus with espeak-ng into ${MINI_CS} (see db.sh)
+#   stage 2: import its splits into data/<split> with absolute audio paths, validated
+set -euo pipefail
+
+log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}) $*"; }
+
+stage=1
+stop_stage=2
+nj=2
+seed=0
+pair=es-en
+corpus_opts=""   # extra make_mini_corpus options, e.g. "--n_train_mono 300"
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --stage) stage="$2"; shift 2 ;;
+        --stop_stage) stop_stage="$2"; shift 2 ;;
+        --nj) nj="$2"; shift 2 ;;
+        --seed) seed="$2"; shift 2 ;;
+        --pair) pair="$2"; shift 2 ;;
+        --corpus_opts) corpus_opts="$2"; shift 2 ;;
+        -h|--help) sed -n '2,5p' "$0"; echo "options: --stage --stop_stage --nj --seed --pair --corpus_opts"; exit 0 ;;
+        *) echo "${0##*/}: unknown option '$1' (options: --stage --stop_stage --nj --seed --pair --corpus_opts)" >&2; exit 1 ;;
+    esac
+done
+
+. ./db.sh
+. ./path.sh
+
+if [ -z "${MINI_CS}" ]; then
+    echo "${0##*/}: error: MINI_CS is empty in db.sh; set it to the directory for the generated corpus" >&2
+    exit 1
+fi
+
+if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+    if [ -f "${MINI_CS}/corpus.json" ]; then
+        log "Stage 1: corpus already generated in ${MINI_CS} (delete it to regenerate)"
+    else
+        log "Stage 1: generating the mini ${pair} corpus into ${MINI_CS} (seed ${seed}, nj ${nj})"
+        # shellcheck disable=SC2086
+        python -m espnet_csst.bin.make_mini_corpus --out "${MINI_CS}" --seed "${seed}" \
+            --pair "${pair}" --nj "${nj}" ${corpus_opts}
+    fi
+fi
+
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+    log "Stage 2: importing the splits of ${MINI_CS} into data/"
+    for src in "${MINI_CS}"/data/*/; do
+        split="$(basename "${src}")"
+        python -m espnet_csst.bin.copy_data_dir --audio_root "${MINI_CS}" "${src}" "data/${split}"
+        python -m espnet_csst.bin.validate_data_dir "data/${split}"
+    done
+    log "Stage 2: data directories are in data/: $(cd data && echo */ | tr -d /)"
+fi

@@ -1,0 +1,36 @@
+"""espnet_csst: LLM-based code-switched speech translation recipes for ESPnet."""
+
+from setuptools import find_packages, setup
+
+install_requires = [
+    "espnet>=202412",
+    "torch>=2.1",
+    "torchaudio>=2.1",
+    "transformers>=4.40",
+    "peft>=0.10",
+    "sentencepiece",
+    "kaldiio",
+    "sacrebleu>=2.0",
+    "humanfriendly",
+    "pyyaml",
+    "pot>=0.9",
+    "espeakng-loader>=0.2.4",
+    "soundfile>=0.12",
+    "scipy",
+    "numpy",
+    "tqdm",
+    "matplotlib",
+]
+
+setup(
+    name="espnet_csst",
+    version="0.1.0",
+    description="ESPnet plugin: LLM-based code-switched speech translation, AI-STA and S2ST",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["espnet_csst", "espnet_csst.*"]),
+    python_requires=">=3.11",
+    install_requires=install_requires,
+    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    license="Apache-2.0",
+)

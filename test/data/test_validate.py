@@ -1,0 +1,149 @@
+"""validate_data_dir / fix_data_dir on hand-made data directories."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from espnet_csst.bin import fix_data_dir as fix_cli
+from espnet_csst.bin import validate_data_dir as validate_cli
+from espnet_csst.data.datadir import UttRecord, WordAli, read_map, write_data_dir
+from espnet_csst.data.validate import fix, validate
+
+
+def make_dir(tmp_path: Path, n: int = 4) -> Path:
+    """A valid data dir of n one-second utterances by two speakers."""
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    records = []
+    for i in range(n):
+        spk = f"spk{i % 2}"
+        utt = f"{spk}-utt{i:03d}"
+        wav = audio / f"{utt}.wav"
+        soundfile.write(wav, np.zeros(16000, dtype=np.int16) + 100, 16000)
+        words = [WordAli(0.1, 0.4, "hola", "es"), WordAli(0.45, 0.9, "world", "en")]
+        records.append(UttRecord(utt, spk, texts={"cs": "hola world", "en": "Hello world."},
+                                 wav={"": str(wav)}, lang="cs", durations={"": 1.0},
+                                 word_ali={"": words}))
+    d = tmp_path / "data"
+    write_data_dir(d, records)
+    return d
+
+
+def messages(d: Path):
+    problems, _ = validate(d)
+    return [str(p) for p in problems]
+
+
+def test_valid_dir_passes(tmp_path, capsys):
+    d = make_dir(tmp_path)
+    assert messages(d) == []
+    assert validate_cli.main([str(d)]) == 0
+    assert "OK (4 utterances, 2 speakers" in capsys.readouterr().out
+
+
+def test_written_files_are_sorted_and_spk2utt_is_inverse(tmp_path):
+    d = make_dir(tmp_path)
+    keys = list(read_map(d / "utt2spk"))
+    assert keys == sorted(keys, key=str.encode)
+    assert read_map(d / "spk2utt") == {"spk0": "spk0-utt000 spk0-utt002", "spk1": "spk1-utt001 spk1-utt003"}
+
+
+def test_duplicate_id(tmp_path):
+    d = make_dir(tmp_path)
+    lines = (d / "text.en").read_text().splitlines()
+    (d / "text.en").write_text("\n".join(lines[:2] + [lines[1]] + lines[2:]) + "\n")
+    msgs = messages(d)
+    assert any("text.en:3" in m and "spk0-utt002" in m and "duplicate id" in m for m in msgs), msgs
+
+
+def test_unsorted_file(tmp_path):
+    d = make_dir(tmp_path)
+    lines = (d / "utt2spk").read_text().splitlines()
+    (d / "utt2spk").write_text("\n".join([lines[1], lines[0]] + lines[2:]) + "\n")
+    msgs = messages(d)
+    assert any("utt2spk:2" in m and "spk0-utt000" in m and "not sorted" in m for m in msgs), msgs
+
+
+def test_utterance_missing_from_text(tmp_path):
+    d = make_dir(tmp_path)
+    lines = (d / "text.cs").read_text().splitlines()
+    (d / "text.cs").write_text("\n".join(lines[1:]) + "\n")
+    msgs = messages(d)
+    assert any("text.cs" in m and "spk0-utt000" in m and "missing from this file" in m for m in msgs), msgs
+
+
+def test_word_ali_past_end_of_audio(tmp_path):
+    d = make_dir(tmp_path)
+    text = (d / "word_ali").read_text().replace("spk1-utt001 0.450 0.900", "spk1-utt001 0.450 1.400")
+    (d / "word_ali").write_text(text)
+    msgs = messages(d)
+    assert any("word_ali:6" in m and "spk1-utt001" in m and "past the end of the audio" in m
+               for m in msgs), msgs
+
+
+def test_word_ali_overlap(tmp_path):
+    d = make_dir(tmp_path)
+    text = (d / "word_ali").read_text().replace("spk1-utt001 0.450 0.900", "spk1-utt001 0.200 0.900")
+    (d / "word_ali").write_text(text)
+    assert any("spk1-utt001" in m and "not overlap" in m for m in messages(d))
+
+
+def test_empty_transcript(tmp_path, capsys):
+    d = make_dir(tmp_path)
+    text = (d / "text.cs").read_text().replace("spk1-utt003 hola world", "spk1-utt003   ")
+    (d / "text.cs").write_text(text)
+    msgs = messages(d)
+    assert any("text.cs:4" in m and "spk1-utt003" in m and "empty transcript" in m for m in msgs), msgs
+    assert validate_cli.main([str(d)]) == 1
+    assert "spk1-utt003" in capsys.readouterr().err
+
+
+def test_non_utf8_names_file_and_line(tmp_path):
+    d = make_dir(tmp_path)
+    (d / "text.en").write_bytes((d / "text.en").read_bytes() + b"spk1-utt009 caf\xe9\n")
+    assert any("text.en:5" in m and "UTF-8" in m for m in messages(d))
+
+
+def test_missing_audio_and_shell_metacharacters(tmp_path):
+    d = make_dir(tmp_path)
+    (tmp_path / "audio" / "spk0-utt002.wav").unlink()
+    assert any("spk0-utt002" in m and "not found" in m for m in messages(d))
+    with pytest.raises(ValueError, match="characters other than"):
+        write_data_dir(tmp_path / "x", [UttRecord("a;rm -rf", "s", texts={"en": "x"})])
+
+
+def test_fix_drops_and_reports_each_bad_utterance(tmp_path, capsys):
+    d = make_dir(tmp_path, n=6)
+    (d / "text.cs").write_text((d / "text.cs").read_text().replace("spk1-utt003 hola world", "spk1-utt003 "))
+    lines = (d / "text.en").read_text().splitlines()
+    (d / "text.en").write_text("\n".join(lines[1:] + [lines[1]]) + "\n")  # drop one, duplicate one, unsort
+    original = (d / "utt2spk").read_text()
+    assert fix_cli.main([str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "dropped spk0-utt000: missing from text.en" in out
+    assert "dropped spk1-utt003: text.cs: empty transcript" in out
+    assert messages(d) == []
+    assert len(read_map(d / "utt2spk")) == 4
+    assert (d / ".backup" / "utt2spk").read_text() == original  # nothing lost
+    assert "spk1-utt003" not in read_map(d / "spk2utt")["spk1"]
+
+
+def test_fix_keeps_valid_dir_unchanged(tmp_path):
+    d = make_dir(tmp_path)
+    before = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
+    assert fix(d) == {}
+    assert {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()} == before
+
+
+def test_segments_and_suffixed_streams(tmp_path):
+    d = make_dir(tmp_path)
+    shutil.move(d / "wav.scp", d / "wav.scp.es")
+    shutil.move(d / "utt2dur", d / "utt2dur.es")
+    shutil.move(d / "word_ali", d / "word_ali.es")
+    assert messages(d) == []
+    text = (d / "word_ali.es").read_text().replace("spk1-utt001 0.450 0.900", "spk1-utt001 0.450 3.900")
+    (d / "word_ali.es").write_text(text)
+    assert any("word_ali.es" in m and "past the end" in m for m in messages(d))

@@ -12,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from espnet_csst.synth.corpus import CorpusError, CorpusOptions, build_corpus, format_summary
+from espnet_csst.synth.corpus import (
+    CorpusError, CorpusOptions, build_corpus, format_summary, total_audio_hours,
+)
 from espnet_csst.synth.grammar import available_pairs
 
 
@@ -48,9 +50,9 @@ def main(argv=None) -> int:
         print(f"make_mini_corpus: error: {e}", file=sys.stderr)
         return 2
     elapsed = time.time() - start
-    hours = sum(s["hours"] for s in stats.values())
+    hours = total_audio_hours(stats)
     print(format_summary(stats))
-    print(f"\n{args.out}: {hours:.3f} h of audio in {elapsed:.1f} s wall "
+    print(f"\n{args.out}: {hours:.3f} h of audio (source and S2ST target speech) in {elapsed:.1f} s wall "
           f"({hours / (elapsed / 60):.2f} audio hours per wall minute, nj={args.nj})")
     return 0
 

@@ -424,10 +424,11 @@ def _records(plans: List[UttPlan], pair: LanguagePair, results, target_speaker):
 
 
 def split_statistics(plans: List[UttPlan], results, pair, target_speaker) -> dict:
-    durations = []
+    durations, target_durations = [], []
     for plan in plans:
-        job = _jobs_for(plan, pair, target_speaker)[0]
-        durations.append(results[job.rel_path].duration)
+        jobs = _jobs_for(plan, pair, target_speaker)
+        durations.append(results[jobs[0].rel_path].duration)
+        target_durations.extend(results[j.rel_path].duration for j in jobs[1:])
     words = [p.words for p in plans]
     n_words = sum(len(w) for w in words)
     proportions = {}
@@ -435,13 +436,19 @@ def split_statistics(plans: List[UttPlan], results, pair, target_speaker) -> dic
         proportions[lang] = round(sum(x.lang == lang for ws in words for x in ws) / n_words, 4)
     return {
         "utterances": len(plans),
-        "hours": round(sum(durations) / 3600, 4),
+        "hours": round(sum(durations) / 3600, 4),  # source speech
+        "target_hours": round(sum(target_durations) / 3600, 4),  # S2ST target speech
         "speakers": len({p.speaker.spk_id for p in plans}),
         "words": n_words,
         "cmi": round(float(np.mean([code_mixing_index(w) for w in words])), 2),
         "switch_points_per_utt": round(float(np.mean([switch_points(w) for w in words])), 3),
         "language_proportions": proportions,
     }
+
+
+def total_audio_hours(stats: Dict[str, dict]) -> float:
+    """All synthesised audio: source speech plus S2ST target speech."""
+    return sum(s["hours"] + s["target_hours"] for s in stats.values())
 
 
 def format_summary(stats: Dict[str, dict]) -> str:
@@ -533,7 +540,7 @@ def build_corpus(out: Path, opts: CorpusOptions, nj: int = 1) -> Dict[str, dict]
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     elapsed = time.time() - start
-    hours = sum(s["hours"] for s in stats.values())
+    hours = total_audio_hours(stats)
     logging.info(
         "done in %.1f s: %.3f h of audio (%.2f audio hours per wall minute)",
         elapsed, hours, hours / (elapsed / 60),

@@ -14,7 +14,7 @@ def make_recipe_copy(tmp_path: Path) -> Path:
     """A recipe directory of symlinks, as ESPnet recipes share TEMPLATE files."""
     d = tmp_path / "my recipe"
     d.mkdir()
-    for name in ("run.sh", "db.sh", "path.sh", "local"):
+    for name in ("run.sh", "db.sh", "path.sh", "scripts", "local"):
         os.symlink(RECIPE / name, d / name)
     return d
 

@@ -4,8 +4,6 @@
 #   stage 2: import its splits into data/<split> with absolute audio paths, validated
 set -euo pipefail
 
-log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}) $*"; }
-
 stage=1
 stop_stage=2
 nj=2
@@ -22,17 +20,15 @@ while [ $# -gt 0 ]; do
         --pair) pair="$2"; shift 2 ;;
         --corpus_opts) corpus_opts="$2"; shift 2 ;;
         -h|--help) sed -n '2,5p' "$0"; echo "options: --stage --stop_stage --nj --seed --pair --corpus_opts"; exit 0 ;;
-        *) echo "${0##*/}: unknown option '$1' (options: --stage --stop_stage --nj --seed --pair --corpus_opts)" >&2; exit 1 ;;
+        *) echo "${0##*/}: error: unknown option '$1' (options: --stage --stop_stage --nj --seed --pair --corpus_opts)" >&2; exit 1 ;;
     esac
 done
 
+. ./scripts/utils/data_lib.sh
 . ./db.sh
 . ./path.sh
 
-if [ -z "${MINI_CS}" ]; then
-    echo "${0##*/}: error: MINI_CS is empty in db.sh; set it to the directory for the generated corpus" >&2
-    exit 1
-fi
+[ -n "${MINI_CS}" ] || die "MINI_CS is empty in db.sh; set it to the directory for the generated corpus"
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     if [ -f "${MINI_CS}/corpus.json" ]; then

@@ -1,0 +1,34 @@
+# Shell helpers shared by the recipes' local/data.sh (sourced from the recipe directory).
+
+log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}) $*"; }
+die() { echo "${0##*/}: error: $*" >&2; exit 1; }
+
+# require_db NAME WHAT [SPECIAL]: one clear line when the db.sh variable NAME is empty or
+# names a path that does not exist; WHAT says what to set it to. A value equal to
+# SPECIAL (e.g. "derive") is accepted without being a path.
+require_db() {
+    local name="$1" what="$2" special="${3:-}" value
+    value="${!name:-}"
+    [ -n "${value}" ] || die "${name} is empty in db.sh; set it to ${what}"
+    [ -n "${special}" ] && [ "${value}" = "${special}" ] && return 0
+    [ -e "${value}" ] || die "${name}='${value}' (db.sh) does not exist; set it to ${what}"
+}
+
+# install_validated_dirs TMP: validate every data dir in TMP, then move them into data/
+# (replacing older versions); nothing reaches data/ unless all of them are valid.
+install_validated_dirs() {
+    local tmp="$1" d name
+    for d in "${tmp}"/*/; do
+        log "validating $(basename "${d}")"
+        python -m espnet_csst.bin.validate_data_dir "${d%/}"
+    done
+    mkdir -p data
+    for d in "${tmp}"/*/; do
+        name="$(basename "${d}")"
+        rm -rf "data/.${name}.old"
+        if [ -e "data/${name}" ]; then mv "data/${name}" "data/.${name}.old"; fi
+        mv "${d%/}" "data/${name}"
+        rm -rf "data/.${name}.old"
+        log "wrote data/${name} ($(wc -l < "data/${name}/utt2spk") utterances)"
+    done
+}

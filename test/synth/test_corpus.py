@@ -135,3 +135,18 @@ def test_failure_midway_leaves_no_partial_corpus(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="exploded"):
         build_corpus(tmp_path / "out", CorpusOptions(**TINY_SIZES), nj=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mandarin_english_pair_builds_a_valid_corpus(tmp_path):
+    stats = tiny_corpus(tmp_path / "zh", pair="zh-en")
+    d = tmp_path / "zh" / "data"
+    assert {"train_mono_zh", "test_mono_zh", "train_cs"} <= {p.name for p in d.iterdir()}
+    for split in stats:
+        assert validate(d / split)[0] == []
+    assert 15 <= stats["train_cs"]["cmi"] <= 50
+    text = read_map(d / "train_mono_zh" / "text.zh")
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in t.replace(" ", "")) for t in text.values())
+    # Mandarin words of code-switched utterances are tagged zh and have real durations
+    words = [w for ws in parse_word_ali(d / "train_cs" / "word_ali").values() for w, _ in ws]
+    zh = [w for w in words if w.lang == "zh"]
+    assert zh and all(w.end - w.start > 0.05 for w in zh)

@@ -46,6 +46,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     for src in "${MINI_CS}"/data/*/; do
         split="$(basename "${src}")"
         python -m espnet_csst.bin.copy_data_dir --audio_root "${MINI_CS}" "${src}" "data/${split}"
+        python -m espnet_csst.bin.fix_data_dir "data/${split}"
         python -m espnet_csst.bin.validate_data_dir "data/${split}"
     done
     log "Stage 2: data directories are in data/: $(cd data && echo */ | tr -d /)"

@@ -14,13 +14,16 @@ require_db() {
     [ -e "${value}" ] || die "${name}='${value}' (db.sh) does not exist; set it to ${what}"
 }
 
-# install_validated_dirs TMP: validate every data dir in TMP, then move them into data/
-# (replacing older versions); nothing reaches data/ unless all of them are valid.
+# install_validated_dirs TMP: fix (drop and report inconsistent utterances) and validate
+# every data dir in TMP, then move them into data/ (replacing older versions); nothing
+# reaches data/ unless all of them are valid. Audio is not reopened here: the corpus
+# preparation modules already read every audio header for utt2dur.
 install_validated_dirs() {
     local tmp="$1" d name
     for d in "${tmp}"/*/; do
-        log "validating $(basename "${d}")"
-        python -m espnet_csst.bin.validate_data_dir "${d%/}"
+        log "checking $(basename "${d}")"
+        python -m espnet_csst.bin.fix_data_dir --no_audio "${d%/}"
+        python -m espnet_csst.bin.validate_data_dir --no_audio "${d%/}"
     done
     mkdir -p data
     for d in "${tmp}"/*/; do

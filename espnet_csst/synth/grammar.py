@@ -12,6 +12,8 @@ the verb). Everything that is language-independent lives here:
   matrix language and one or more constituents (NP, VP, PP, CLAUSE, ...) are
   realised in the other language, in the position the matrix language gives
   them (the matrix-language-frame view of code-switching);
+* the checks every sentence builder applies to a draw (length range, whether
+  it can code-switch) and the deterministic de-duplication of lemma lists;
 * the code-switching statistics the corpus summary reports.
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 #: Constituent labels at whose boundaries a switch may happen.
 SWITCHABLE_LABELS = ("NP", "VP", "PP", "CLAUSE", "TIME")
@@ -131,8 +133,7 @@ def code_switch(
     def mixed(chosen: List[Node]) -> Optional[List[Word]]:
         words = _render_mixed(root, matrix, other, {id(c) for c in chosen})
         n_other = sum(w.lang == other for w in words)
-        # mixed (so at least one switch point), with the matrix language the majority
-        return words if 0 < n_other and n_other * 2 < len(words) else None
+        return words if _acceptable_mix(n_other, len(words)) else None
 
     for first in candidates:
         chosen = [first]
@@ -151,12 +152,58 @@ def code_switch(
     return None
 
 
+def _acceptable_mix(n_other: int, n_words: int) -> bool:
+    """The acceptance rule of :func:`code_switch` (and :func:`can_switch`).
+
+    A genuinely mixed utterance (at least one word in the other language, so
+    at least one switch point) in which the matrix language is still the
+    majority (the other language has strictly less than half the words).
+    """
+    return 0 < n_other and n_other * 2 < n_words
+
+
 def _overlaps(a: Node, b: Node) -> bool:
     return any(n is b for n in a.iter_nodes()) or any(n is a for n in b.iter_nodes())
 
 
 def _count_switch_points(words: Sequence[Word]) -> int:
     return sum(1 for a, b in zip(words, words[1:]) if a.lang != b.lang)
+
+
+# --------------------------------------------------------------------------
+# Helpers for the sentence builders of the pair modules
+# --------------------------------------------------------------------------
+def lengths_within(root: Node, langs: Sequence[str], low: int = 3, high: int = 20) -> bool:
+    """Whether ``root`` has ``low``..``high`` words (inclusive) in each of ``langs``."""
+    return all(low <= len(render(root, lang)) <= high for lang in langs)
+
+
+def can_switch(root: Node, matrix: str, other: str) -> bool:
+    """Whether :func:`code_switch` succeeds on ``root`` (returns a mixed utterance).
+
+    :func:`code_switch` returns None exactly when no single switch candidate
+    gives an utterance it accepts (extra switches are only tried after a first
+    one succeeded), so this checks each candidate alone, with the same rule,
+    counting words instead of rendering the mixed sentence; unlike
+    :func:`code_switch` it needs no random generator. Very short sentences
+    whose only constituents are most of the sentence ("comí una manzana") fail.
+    """
+    n_matrix = len(render(root, matrix))
+    for cand in switch_candidates(root, matrix, other):
+        n_other = len(render(cand, other))
+        n_words = n_matrix - len(render(cand, matrix)) + n_other
+        if _acceptable_mix(n_other, n_words):
+            return True
+    return False
+
+
+def unique_in_order(words: Iterable[str]) -> List[str]:
+    """Distinct non-empty strings in first-seen order (deterministic, unlike a set).
+
+    Empty strings are dropped: lexicon tables use "" for a word one language
+    does not have.
+    """
+    return list(dict.fromkeys(w for w in words if w))
 
 
 # --------------------------------------------------------------------------

@@ -5,8 +5,8 @@ import random
 import pytest
 
 from espnet_csst.synth.grammar import (
-    Node, Word, code_mixing_index, code_switch, get_pair, language_segments, leaf, render,
-    switch_points,
+    Node, Word, can_switch, code_mixing_index, code_switch, get_pair, language_segments, leaf,
+    lengths_within, render, switch_points, unique_in_order,
 )
 
 
@@ -54,3 +54,45 @@ def test_unknown_pair_is_a_clear_error():
 def test_node_must_be_leaf_or_inner():
     with pytest.raises(ValueError):
         Node("NP")
+
+
+def short_tree() -> Node:
+    """"comí una manzana" / "I ate an apple": the object NP is the only
+    switchable constituent and is too big a share of either sentence."""
+    obj = Node("NP", children=[leaf("DET", es="una", en="an"),
+                               leaf("N", es="manzana", en="apple")])
+    return Node("S", children=[leaf("V", es="comí", en="I ate"), obj])
+
+
+def no_candidate_tree() -> Node:
+    return Node("S", children=[leaf("V", es="llueve", en="it rains"),
+                               leaf("ADV", es="mucho", en="a lot")])
+
+
+@pytest.mark.parametrize("tree, matrix, other, expected", [
+    (toy_tree(), "es", "en", True),
+    (toy_tree(), "en", "es", True),
+    # "comí an apple": 2 of 3 words English, no longer a Spanish matrix
+    (short_tree(), "es", "en", False),
+    # "I ate una manzana": exactly half Spanish, and half is not a minority
+    (short_tree(), "en", "es", False),
+    (no_candidate_tree(), "es", "en", False),
+])
+def test_can_switch_agrees_with_code_switch(tree, matrix, other, expected):
+    assert can_switch(tree, matrix, other) is expected
+    for seed in range(20):  # whatever the draw, code_switch succeeds iff can_switch
+        words = code_switch(tree, matrix, other, random.Random(seed))
+        assert (words is not None) is expected
+
+
+def test_lengths_within():
+    t = toy_tree()  # 7 words in both languages
+    assert lengths_within(t, ("es", "en"))
+    assert lengths_within(t, ("es", "en"), low=7, high=7)
+    assert not lengths_within(t, ("es", "en"), high=6)
+    assert not lengths_within(t, ("en",), low=8)
+
+
+def test_unique_in_order_keeps_first_occurrence_and_drops_empty():
+    assert unique_in_order(["the", "dog", "", "the", "a", "dog"]) == ["the", "dog", "a"]
+    assert unique_in_order(iter(())) == []

@@ -17,7 +17,8 @@ TIME) and keep every such constituent self-contained in both languages:
   "a") sits in leaves that are empty in English, and vice versa.
 
 The module is organised as: lexicon tables (compact rows, one per lemma) ->
-morphology (plurals, agreement, numbers, conjugation in both languages) ->
+morphology (Spanish plurals, agreement, numbers and conjugation; the English
+verb group, built on the shared :mod:`espnet_csst.synth.pairs.english`) ->
 phrase builders (NP, PP, TIME, verb groups) -> clause and sentence builders ->
 the :class:`SpanishEnglish` language pair.
 
@@ -32,7 +33,10 @@ import random
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from espnet_csst.synth.grammar import LanguagePair, Node, leaf, render, switch_candidates
+from espnet_csst.synth.grammar import (
+    LanguagePair, Node, can_switch, leaf, lengths_within, render, unique_in_order,
+)
+from espnet_csst.synth.pairs import english
 
 #: Grammatical persons the grammar conjugates for (vosotros/ustedes are not used).
 PERSONS = ("1sg", "2sg", "3sg", "1pl", "3pl")
@@ -71,7 +75,8 @@ class Noun:
         return any(t in self.tags for t in tags)
 
 
-# (es, gender, en, tags[, es plural override[, en plural override]])
+# (es, gender, en, tags[, es plural override]). English plurals, irregular
+# ones included (men, feet, knives), come from english.plural.
 # Feature tags: kin=kinship, pet, flyer=can fly, fruit, mass=uncountable,
 # cut/cook/make=what can be cut/cooked/made, mach=machine, frag=fragile,
 # cont=container, open=can be opened, surf=has a top surface, under=one can be
@@ -86,13 +91,13 @@ class Noun:
 # parents", "nuestra esposa" and "mi hombre" are odd).
 _NOUN_ROWS: Tuple[tuple, ...] = (
     # --- people ---------------------------------------------------------
-    ("hombre", "m", "man", "hum noposs", None, "men"),
-    ("mujer", "f", "woman", "hum", None, "women"),
-    ("niño", "m", "child", "hum", None, "children"),
+    ("hombre", "m", "man", "hum noposs"),
+    ("mujer", "f", "woman", "hum"),
+    ("niño", "m", "child", "hum"),
     ("niña", "f", "girl", "hum"),
     ("chico", "m", "boy", "hum"),
     ("bebé", "m", "baby", "hum"),
-    ("persona", "f", "person", "hum noposs", None, "people"),
+    ("persona", "f", "person", "hum noposs"),
     ("amigo", "m", "friend", "hum"),
     ("amiga", "f", "friend", "hum"),
     ("hermano", "m", "brother", "hum kin"),
@@ -107,7 +112,7 @@ _NOUN_ROWS: Tuple[tuple, ...] = (
     ("tía", "f", "aunt", "hum kin"),
     ("primo", "m", "cousin", "hum kin"),
     ("prima", "f", "cousin", "hum kin"),
-    ("esposa", "f", "wife", "hum kin one spouse", None, "wives"),
+    ("esposa", "f", "wife", "hum kin one spouse"),
     ("marido", "m", "husband", "hum kin one spouse"),
     ("novio", "m", "boyfriend", "hum one spouse"),
     ("novia", "f", "girlfriend", "hum one spouse"),
@@ -140,20 +145,20 @@ _NOUN_ROWS: Tuple[tuple, ...] = (
     ("caballo", "m", "horse", "ani"),
     ("vaca", "f", "cow", "ani"),
     ("cerdo", "m", "pig", "ani"),
-    ("oveja", "f", "sheep", "ani", None, "sheep"),
+    ("oveja", "f", "sheep", "ani"),
     ("pájaro", "m", "bird", "ani pet flyer"),
-    ("pez", "m", "fish", "ani pet", None, "fish"),
-    ("ratón", "m", "mouse", "ani", None, "mice"),
+    ("pez", "m", "fish", "ani pet"),
+    ("ratón", "m", "mouse", "ani"),
     ("conejo", "m", "rabbit", "ani pet"),
     ("pato", "m", "duck", "ani flyer"),
     ("gallina", "f", "hen", "ani"),
-    ("ganso", "m", "goose", "ani flyer", None, "geese"),
+    ("ganso", "m", "goose", "ani flyer"),
     ("león", "m", "lion", "ani wild"),
     ("tigre", "m", "tiger", "ani wild"),
     ("elefante", "m", "elephant", "ani wild"),
     ("mono", "m", "monkey", "ani wild"),
     ("oso", "m", "bear", "ani wild"),
-    ("lobo", "m", "wolf", "ani wild", None, "wolves"),
+    ("lobo", "m", "wolf", "ani wild"),
     ("zorro", "m", "fox", "ani wild"),
     ("serpiente", "f", "snake", "ani wild"),
     ("tortuga", "f", "turtle", "ani pet"),
@@ -193,8 +198,8 @@ _NOUN_ROWS: Tuple[tuple, ...] = (
     ("sándwich", "m", "sandwich", "food make cut"),
     ("pizza", "f", "pizza", "food make cut cook"),
     ("hamburguesa", "f", "hamburger", "food cook"),
-    ("patata", "f", "potato", "food cook cut", None, "potatoes"),
-    ("tomate", "m", "tomato", "food cut", None, "tomatoes"),
+    ("patata", "f", "potato", "food cook cut"),
+    ("tomate", "m", "tomato", "food cut"),
     ("zanahoria", "f", "carrot", "food cut cook"),
     ("cebolla", "f", "onion", "food cut cook"),
     ("verdura", "f", "vegetable", "food cook cut"),
@@ -239,7 +244,7 @@ _NOUN_ROWS: Tuple[tuple, ...] = (
     ("taza", "f", "cup", "obj cont frag dish"),
     ("plato", "m", "plate", "obj frag dish"),
     ("cuchara", "f", "spoon", "obj dish"),
-    ("cuchillo", "m", "knife", "obj dish", None, "knives"),
+    ("cuchillo", "m", "knife", "obj dish"),
     ("tenedor", "m", "fork", "obj dish"),
     ("juguete", "m", "toy", "obj toy"),
     ("pelota", "f", "ball", "obj toy throw"),
@@ -279,7 +284,7 @@ _NOUN_ROWS: Tuple[tuple, ...] = (
     ("zapato", "m", "shoe", "wear"),
     ("bota", "f", "boot", "wear"),
     ("calcetín", "m", "sock", "wear"),
-    ("bufanda", "f", "scarf", "wear", None, "scarves"),
+    ("bufanda", "f", "scarf", "wear"),
     ("gorra", "f", "cap", "wear"),
     ("sombrero", "m", "hat", "wear"),
     ("guante", "m", "glove", "wear"),
@@ -290,7 +295,7 @@ _NOUN_ROWS: Tuple[tuple, ...] = (
     ("cama", "f", "bed", "furn surf under seat sleep"),
     ("sofá", "m", "couch", "furn surf under seat sleep"),
     ("armario", "m", "closet", "furn cont open"),
-    ("estantería", "f", "shelf", "furn surf", None, "shelves"),
+    ("estantería", "f", "shelf", "furn surf"),
     ("escritorio", "m", "desk", "furn surf under"),
     ("puerta", "f", "door", "furn open paint"),
     ("ventana", "f", "window", "furn open frag"),
@@ -369,8 +374,8 @@ _NOUN_ROWS: Tuple[tuple, ...] = (
     ("césped", "m", "lawn", "plant mass"),
     # --- body parts (used with reflexive grooming verbs) ----------------
     ("mano", "f", "hand", "body"),
-    ("pie", "m", "foot", "body", None, "feet"),
-    ("diente", "m", "tooth", "body", None, "teeth"),
+    ("pie", "m", "foot", "body"),
+    ("diente", "m", "tooth", "body"),
     ("cara", "f", "face", "body"),
     ("pelo", "m", "hair", "body mass"),
     # --- abstract things ------------------------------------------------
@@ -989,6 +994,8 @@ def es_determiner(kind: str, gender: str, number: str, tonic_a: bool = False) ->
 
 
 def en_determiner(kind: str, number: str) -> str:
+    """English determiner of the same kind (the caller turns "a" into "an"
+    by the next word, see :func:`english.indefinite_article`)."""
     form = _DETERMINERS[kind][4 if number == "sg" else 5]
     if form is None:
         raise ValueError(f"no {number} form for determiner {kind!r}")
@@ -1003,12 +1010,6 @@ _ES_NUMBERS_1_29 = (
 ).split()
 _ES_TENS = {3: "treinta", 4: "cuarenta", 5: "cincuenta", 6: "sesenta", 7: "setenta",
             8: "ochenta", 9: "noventa"}
-_EN_NUMBERS_1_19 = (
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_EN_TENS = {2: "twenty", 3: "thirty", 4: "forty", 5: "fifty", 6: "sixty", 7: "seventy",
-            8: "eighty", 9: "ninety"}
 
 
 def es_number(n: int, gender: Optional[str] = None) -> str:
@@ -1028,18 +1029,6 @@ def es_number(n: int, gender: Optional[str] = None) -> str:
         else:
             word = word[:-1] if n != 21 else "veintiún"
     return word
-
-
-def en_number(n: int) -> str:
-    """English cardinal 1..100 in words; 21..99 hyphenated as one token."""
-    if not 1 <= n <= 100:
-        raise ValueError(f"number out of range: {n}")
-    if n == 100:
-        return "one hundred"
-    if n < 20:
-        return _EN_NUMBERS_1_19[n - 1]
-    tens, unit = divmod(n, 10)
-    return _EN_TENS[tens] + ("" if unit == 0 else "-" + _EN_NUMBERS_1_19[unit - 1])
 
 
 # --- verbs ----------------------------------------------------------------
@@ -1165,75 +1154,10 @@ def es_infinitive(verb: Verb, person: str) -> str:
     return verb.base + _REFLEXIVE_CLITIC[person] if verb.reflexive else verb.es
 
 
-# --- English morphology ---------------------------------------------------
-# Irregular (and consonant-doubling) past forms.
-_EN_PAST = {
-    "eat": "ate", "drink": "drank", "buy": "bought", "sell": "sold", "read": "read",
-    "write": "wrote", "see": "saw", "find": "found", "lose": "lost", "bring": "brought",
-    "make": "made", "give": "gave", "have": "had", "go": "went", "come": "came",
-    "take": "took", "sleep": "slept", "run": "ran", "swim": "swam", "leave": "left",
-    "sing": "sang", "know": "knew", "think": "thought", "say": "said", "hear": "heard",
-    "understand": "understood", "forget": "forgot", "win": "won", "build": "built",
-    "put": "put", "keep": "kept", "send": "sent", "lend": "lent", "meet": "met",
-    "teach": "taught", "catch": "caught", "throw": "threw", "drive": "drove",
-    "break": "broke", "draw": "drew", "fly": "flew", "tell": "told", "get": "got",
-    "wake": "woke", "sit": "sat", "cost": "cost", "cut": "cut", "speak": "spoke",
-    "grow": "grew", "do": "did", "fall": "fell", "show": "showed", "begin": "began",
-    "stop": "stopped", "plan": "planned", "hug": "hugged", "travel": "traveled",
-    "prefer": "preferred", "shop": "shopped", "plant": "planted",
-}
-_EN_3SG = {"have": "has", "do": "does", "go": "goes", "be": "is"}
-_EN_BE = {"pres": ("am", "are", "is", "are", "are"), "past": ("was", "were", "was", "were", "were")}
-_EN_PLURAL_ES = ("s", "x", "z", "ch", "sh")
-
-
-def _en_suffix_y(word: str) -> bool:
-    return word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou"
-
-
-def en_plural(noun: str) -> str:
-    """Regular English plural of the last word (irregulars are in the lexicon)."""
-    *head, last = noun.split(" ")
-    if last.endswith(_EN_PLURAL_ES):
-        last += "es"
-    elif _en_suffix_y(last):
-        last = last[:-1] + "ies"
-    else:
-        last += "s"
-    return " ".join(head + [last])
-
-
-def en_3sg(verb: str) -> str:
-    """Third person singular present: eats, watches, goes, studies, has."""
-    head, _, rest = verb.partition(" ")
-    if head in _EN_3SG:
-        form = _EN_3SG[head]
-    elif head.endswith(_EN_PLURAL_ES) or head.endswith("o"):
-        form = head + "es"
-    elif _en_suffix_y(head):
-        form = head[:-1] + "ies"
-    else:
-        form = head + "s"
-    return f"{form} {rest}".strip()
-
-
-def en_past(verb: str) -> str:
-    """Simple past: irregular table, then -d / -ied / -ed."""
-    head, _, rest = verb.partition(" ")
-    if head in _EN_PAST:
-        form = _EN_PAST[head]
-    elif head.endswith("e"):
-        form = head + "d"
-    elif _en_suffix_y(head):
-        form = head[:-1] + "ied"
-    else:
-        form = head + "ed"
-    return f"{form} {rest}".strip()
-
-
-def en_be(tense: str, person: str) -> str:
-    key = "pres" if tense == "pres" else "past"
-    return _EN_BE[key][PERSONS.index(person)]
+# --- English verb group ---------------------------------------------------
+#: English tense of each Spanish tense in a finite verb group ("fut" and
+#: "goingto" use auxiliaries instead: "will", "be going to").
+_EN_TENSE = {"pres": "present", "pret": "past", "impf": "past"}
 
 
 def en_finite(verb: str, tense: str, person: str, neg: bool = False,
@@ -1242,36 +1166,27 @@ def en_finite(verb: str, tense: str, person: str, neg: bool = False,
 
     Do-support for negation ("does not eat", "did not eat"), "will" for the
     future, "be going to" for the periphrastic future, and "be" inflected
-    directly ("is not"). ``pret_verb`` replaces the verb in the past tenses.
+    directly ("is not"). ``pret_verb`` replaces the verb in the past tenses
+    (conocer: "knew" a person, but "met" them in the preterite).
     """
     if tense in ("pret", "impf") and pret_verb:
         verb = pret_verb
     if tense == "goingto":
-        be = en_be("pres", person)
+        be = english.be("present", person)
         return (f"{be} not going to" if neg else f"{be} going to"), verb
     if tense == "fut":
         return ("will not" if neg else "will"), verb
+    if tense not in _EN_TENSE:
+        raise ValueError(f"unknown tense {tense!r}")
+    en_tense = _EN_TENSE[tense]
     if verb == "be":
-        form = en_be(tense, person)
+        form = english.be(en_tense, person)
         return "", (form + " not" if neg else form)
-    third = person == "3sg"
-    if tense == "pres":
-        if neg:
-            return ("does not" if third else "do not"), verb
-        return "", en_3sg(verb) if third else verb
-    if tense in ("pret", "impf"):
-        return ("did not", verb) if neg else ("", en_past(verb))
-    raise ValueError(f"unknown tense {tense!r}")
-
-
-def en_indefinite(next_word: str) -> str:
-    """"a" or "an" by the sound of the next word (an hour, a university)."""
-    w = next_word.lower()
-    if w.startswith(("hour", "honest", "heir")):
-        return "an"
-    if w.startswith(("uni", "use", "usu", "eu", "one")):
-        return "a"
-    return "an" if w[:1] in ("a", "e", "i", "o", "u") else "a"
+    if neg:
+        return english.do(en_tense, person) + " not", verb
+    if en_tense == "present":
+        return "", english.present(verb, person)
+    return "", english.past(verb)
 
 
 # ==========================================================================
@@ -1280,8 +1195,7 @@ def en_indefinite(next_word: str) -> str:
 def _make_noun(row: tuple) -> Noun:
     es, gender, en, tags = row[:4]
     es_pl = row[4] if len(row) > 4 and row[4] else es_plural(es)
-    en_pl = row[5] if len(row) > 5 and row[5] else en_plural(en)
-    return Noun(es, gender, en, tuple(tags.split()), es_pl, en_pl)
+    return Noun(es, gender, en, tuple(tags.split()), es_pl, english.plural(en))
 
 
 def _make_adjective(row: tuple) -> Adjective:
@@ -1461,13 +1375,13 @@ def noun_phrase(rng: random.Random, noun: Noun, role: str = "obj",
     if adj is not None:
         adj_leaf = leaf("ADJ", es=es_adjective(adj, gender, number, prenominal), en=adj.en)
     if count is not None:
-        num_leaf = leaf("NUM", es=es_number(count, gender), en=en_number(count))
+        num_leaf = leaf("NUM", es=es_number(count, gender), en=english.number(count))
 
     es_det = es_determiner(det_kind, gender, number, noun.has("tonic"))
     en_det = en_determiner(det_kind, number)
     if en_det == "a":  # a/an by the next English word
         next_word = (adj.en if adj else noun.en).split()[0]
-        en_det = en_indefinite(next_word)
+        en_det = english.indefinite_article(next_word)
 
     children = [leaf("DET", es=es_det, en=en_det)]
     if num_leaf:
@@ -1665,7 +1579,7 @@ def _clock(rng: random.Random) -> Tuple[str, str]:
     """"a las tres y media de la tarde" / "at half past three in the afternoon"."""
     hour = rng.randint(1, 12)
     es = "a la una" if hour == 1 else f"a las {es_number(hour)}"
-    en_hour = en_number(hour)
+    en_hour = english.number(hour)
     en = f"at {en_hour}"
     r = rng.random()
     if r < 0.2:
@@ -1686,10 +1600,10 @@ def _ago(rng: random.Random, future: bool) -> Tuple[str, str]:
     n = rng.choice((1, 2, 2, 3, 3, 4, 5, 6, 10))
     if n == 1:
         es_np = es_number(1, unit.gender) + " " + unit.es
-        en_np = en_indefinite(unit.en) + " " + unit.en
+        en_np = english.indefinite_article(unit.en) + " " + unit.en
     else:
         es_np = es_number(n, unit.gender) + " " + unit.es_pl
-        en_np = en_number(n) + " " + unit.en_pl
+        en_np = english.number(n) + " " + unit.en_pl
     if future:
         return "dentro de " + es_np, "in " + en_np
     return "hace " + es_np, en_np + " ago"
@@ -1824,9 +1738,8 @@ def modal_group(modal: str, frame: str, person: str, neg: bool) -> Optional[List
         return None
     es_tense, en_forms = table[key]
     en = en_forms.split("|")[1 if neg else 0]
-    third = person == "3sg"
-    en = en.format(s="s" if third else "", do="does" if third else "do",
-                   have="has" if third else "have")
+    en = en.format(s="s" if person == "3sg" else "", do=english.do("present", person),
+                   have=english.have("present", person))
     verb_es, _, particle = modal.partition(" ")
     es = es_conjugate(verb_es, es_tense, person) + (" " + particle if particle else "")
     nodes = [leaf("NEG", es="no", en="")] if neg else []
@@ -2070,7 +1983,7 @@ def _age(rng, frame, light):
     baby = subject.noun is not None and subject.noun.es == "bebé"
     n = rng.randint(1, 2) if baby else rng.randint(5, 90)
     year = _NOUN_BY_ES["año"]
-    comps = [leaf("NUM", es=es_number(n, "m"), en=en_number(n)),
+    comps = [leaf("NUM", es=es_number(n, "m"), en=english.number(n)),
              leaf("N", es=year.es if n == 1 else year.es_pl,
                   en=("year" if n == 1 else "years") + " old")]
     return Predicate(_TENER_AGE, subject, comps, [], past="impf", modal_ok=False,
@@ -2085,7 +1998,7 @@ def _cost(rng, frame, light):
     subject = Subject(ph.node, "3sg" if ph.number == "sg" else "3pl", ph.gender, noun)
     unit = rng.choice(nouns_with(("unit",)))
     n = _count(rng) if rng.random() < 0.9 else 1
-    comps = [leaf("NUM", es=es_number(n, unit.gender), en=en_number(n)),
+    comps = [leaf("NUM", es=es_number(n, unit.gender), en=english.number(n)),
              leaf("N", es=unit.es if n == 1 else unit.es_pl, en=unit.en if n == 1 else unit.en_pl)]
     return Predicate(verb, subject, comps, [], modal_ok=False, adverbs_ok=False,
                      clock_ok=False)
@@ -2267,23 +2180,6 @@ def _subordination(rng: random.Random) -> List[Node]:
     return main + [sub_node]
 
 
-def _length_ok(root: Node, low: int = 3, high: int = 20) -> bool:
-    return all(low <= len(render(root, lang)) <= high for lang in ("es", "en"))
-
-
-def _switchable(root: Node, matrix: str, other: str) -> bool:
-    """Whether switching some single constituent gives a genuinely mixed
-    utterance with ``matrix`` still the majority language (what
-    :func:`grammar.code_switch` accepts). Very short sentences whose only
-    constituents are most of the sentence ("comí una manzana") fail this."""
-    total = len(render(root, matrix))
-    for cand in switch_candidates(root, matrix, other):
-        n_other = len(render(cand, other))
-        if 2 * n_other < total - len(render(cand, matrix)) + n_other:
-            return True
-    return False
-
-
 def build_sentence(rng: random.Random) -> Node:
     """One parallel sentence tree of 3..20 words in both languages.
 
@@ -2302,19 +2198,16 @@ def build_sentence(rng: random.Random) -> Node:
         else:
             kids = _subordination(rng)
         root = Node("S", children=kids)
+        if not lengths_within(root, ("es", "en")):
+            continue
         # a code-switching corpus has no use for sentences that cannot switch
-        if _length_ok(root) and _switchable(root, "es", "en") and _switchable(root, "en", "es"):
+        if can_switch(root, "es", "en") and can_switch(root, "en", "es"):
             return root
 
 
 # ==========================================================================
 # The language pair
 # ==========================================================================
-def _unique(words) -> List[str]:
-    """Distinct strings in first-seen order (deterministic, unlike a set)."""
-    return list(dict.fromkeys(w for w in words if w))
-
-
 class SpanishEnglish(LanguagePair):
     """Spanish-English code-switching grammar (Spanish is the source language)."""
 
@@ -2365,5 +2258,6 @@ class SpanishEnglish(LanguagePair):
             es.append(row[0] or row[2])
             en.append(row[4] or row[5])
         es += [es_number(n) for n in range(1, 30)] + list(_ES_TENS.values()) + ["cien"]
-        en += _EN_NUMBERS_1_19 + list(_EN_TENS.values()) + ["hundred"]
-        return {"es": _unique(es), "en": _unique(en)}
+        en += [english.number(n) for n in range(1, 20)]
+        en += [english.number(tens) for tens in range(20, 100, 10)] + ["hundred"]
+        return {"es": unique_in_order(es), "en": unique_in_order(en)}

@@ -40,8 +40,8 @@ never 吃 城市). Tense follows one time frame per clause: past time words
 come with 了 / 过 / 没 and the English past, future ones with 会 / 要 and
 "will", and the present is habitual, progressive (正在) or experiential (过).
 
-Organisation: lexicon tables -> morphology (English plural / 3sg / past /
--ing / participle, copula, a/an, numbers in both languages) -> noun phrases
+Organisation: lexicon tables -> Mandarin numerals (English morphology comes
+from the shared :mod:`espnet_csst.synth.pairs.english`) -> noun phrases
 and locatives -> time words -> verb groups -> predicates (one builder per
 sentence type) -> clauses and two-clause sentences -> :class:`MandarinEnglish`.
 
@@ -57,7 +57,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from espnet_csst.synth.grammar import LanguagePair, Node, leaf, render, switch_candidates
+from espnet_csst.synth.grammar import (
+    LanguagePair, Node, can_switch, leaf, lengths_within, render, unique_in_order,
+)
+from espnet_csst.synth.pairs import english
 
 #: Subject persons for English agreement (Mandarin verbs do not inflect).
 PERSONS = ("1sg", "2sg", "3sg", "1pl", "2pl", "3pl")
@@ -374,16 +377,6 @@ _NOUN_ROWS: Tuple[Tuple[str, str, str, str], ...] = (
     ("西班牙语", "", "spanish", "lang"),
 )
 
-#: English plurals that the regular rule gets wrong.
-_EN_IRREGULAR_PLURAL = {
-    "child": "children", "man": "men", "woman": "women", "person": "people",
-    "fish": "fish", "sheep": "sheep", "mouse": "mice", "tooth": "teeth", "foot": "feet",
-    "knife": "knives", "leaf": "leaves", "wife": "wives", "potato": "potatoes",
-    "tomato": "tomatoes", "goose": "geese", "wolf": "wolves", "shelf": "shelves",
-    "scarf": "scarves", "mango": "mangoes", "thief": "thieves", "police officer":
-    "police officers", "chicken": "chickens", "bookshelf": "bookshelves",
-}
-
 #: English unit nouns for the measure words that count mass nouns
 #: (一 杯 咖啡 / a cup of coffee, 两 碗 米饭 / two bowls of rice).
 _EN_UNIT = {
@@ -407,7 +400,7 @@ class Noun:
 
     @property
     def en_pl(self) -> str:
-        return self.en if self.has("plonly") else en_plural(self.en)
+        return self.en if self.has("plonly") else english.plural(self.en)
 
     @property
     def unit(self) -> str:
@@ -808,146 +801,19 @@ FUTURE_TIME_WORDS = ("明天", "后天", "下个星期", "下个月", "明年")
 # ==========================================================================
 # Morphology
 # ==========================================================================
-_EN_PAST = {
-    "eat": "ate", "drink": "drank", "buy": "bought", "sell": "sold", "read": "read",
-    "write": "wrote", "find": "found", "lose": "lost", "bring": "brought", "make": "made",
-    "do": "did", "draw": "drew", "take": "took", "sing": "sang", "learn": "learned",
-    "speak": "spoke", "teach": "taught", "meet": "met", "ride": "rode", "drive": "drove",
-    "wear": "wore", "cut": "cut", "keep": "kept", "sleep": "slept", "swim": "swam",
-    "run": "ran", "get": "got", "go": "went", "come": "came", "fly": "flew",
-    "have": "had", "give": "gave", "lend": "lent", "put": "put", "hang": "hung",
-    "be": "was", "know": "knew", "feel": "felt", "see": "saw", "feed": "fed",
-    "leave": "left", "forget": "forgot", "hear": "heard", "think": "thought",
-}
-_EN_PARTICIPLE = {
-    "eat": "eaten", "drink": "drunk", "write": "written", "draw": "drawn", "take": "taken",
-    "sing": "sung", "speak": "spoken", "ride": "ridden", "drive": "driven", "wear": "worn",
-    "swim": "swum", "run": "run", "get": "gotten", "go": "been", "come": "come",
-    "fly": "flown", "give": "given", "be": "been", "know": "known", "see": "seen",
-}
-_EN_3SG = {"have": "has", "do": "does", "go": "goes", "be": "is"}
-_EN_SIBILANT = ("s", "x", "z", "ch", "sh")
-#: Verbs that double their final consonant before -ing / -ed (stressed CVC).
-_EN_DOUBLING = ("run", "swim", "sit", "stop", "shop", "plan", "get", "put", "cut", "hit",
-                "begin", "jog", "chat", "drop", "hug", "win", "forget")
+def _experiential_participle(head: str) -> str:
+    # 去 过 北京 is "have been to beijing": "have gone to" would mean that
+    # the subject is still there, the opposite of the experiential 过
+    return "been" if head == "go" else english.past_participle(head)
 
 
-def _consonant_y(word: str) -> bool:
-    return word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou"
-
-
-def en_plural(noun: str) -> str:
-    """English plural (irregular table, then -es / -ies / -s on the last word)."""
-    if noun in _EN_IRREGULAR_PLURAL:
-        return _EN_IRREGULAR_PLURAL[noun]
-    *head, last = noun.split(" ")
-    if last in _EN_IRREGULAR_PLURAL:
-        last = _EN_IRREGULAR_PLURAL[last]
-    elif last.endswith(_EN_SIBILANT):
-        last += "es"
-    elif _consonant_y(last):
-        last = last[:-1] + "ies"
-    else:
-        last += "s"
-    return " ".join(head + [last])
-
-
-def _inflect_head(verb: str, fn) -> str:
-    head, _, rest = verb.partition(" ")
-    return f"{fn(head)} {rest}".strip()
-
-
-def _3sg(head: str) -> str:
-    if head in _EN_3SG:
-        return _EN_3SG[head]
-    if head.endswith(_EN_SIBILANT) or head.endswith("o"):
-        return head + "es"
-    if _consonant_y(head):
-        return head[:-1] + "ies"
-    return head + "s"
-
-
-def _past(head: str) -> str:
-    if head in _EN_PAST:
-        return _EN_PAST[head]
-    if head in _EN_DOUBLING:
-        return head + head[-1] + "ed"
-    if head.endswith("e"):
-        return head + "d"
-    if _consonant_y(head):
-        return head[:-1] + "ied"
-    return head + "ed"
-
-
-def _ing(head: str) -> str:
-    if head.endswith("ie"):
-        return head[:-2] + "ying"
-    if head in _EN_DOUBLING:
-        return head + head[-1] + "ing"
-    if head.endswith("e") and head not in ("see", "be", "agree"):
-        return head[:-1] + "ing"
-    return head + "ing"
-
-
-def _participle(head: str) -> str:
-    return _EN_PARTICIPLE.get(head) or _past(head)
-
-
-def en_3sg(verb: str) -> str:
-    """Third person singular present: eats, watches, goes, studies, has."""
-    return _inflect_head(verb, _3sg)
-
-
-def en_past(verb: str) -> str:
-    """Simple past: irregular table, consonant doubling, -d / -ied / -ed."""
-    return _inflect_head(verb, _past)
-
-
-def en_ing(verb: str) -> str:
-    """Present participle: eating, running, making, lying."""
-    return _inflect_head(verb, _ing)
-
-
-def en_participle(verb: str) -> str:
-    """Past participle for the experiential perfect (吃 过 / have eaten)."""
-    return _inflect_head(verb, _participle)
-
-
-def en_present(verb: str, person: str) -> str:
-    return en_3sg(verb) if person == "3sg" else verb
-
-
-def en_be(frame: str, person: str) -> str:
-    """Copula agreement: I am / you are / he is / they are; was / were."""
-    if frame == "past":
-        return "was" if person in ("1sg", "3sg") else "were"
-    return {"1sg": "am", "3sg": "is"}.get(person, "are")
-
-
-def en_have(person: str) -> str:
-    return "has" if person == "3sg" else "have"
-
-
-def en_do(person: str) -> str:
-    return "does" if person == "3sg" else "do"
-
-
-def en_indefinite(next_word: str) -> str:
-    """"a" or "an" by the sound of the next word (an hour, a university)."""
-    w = next_word.lower()
-    if w.startswith(("hour", "honest", "heir")):
-        return "an"
-    if w.startswith(("uni", "use", "usu", "eu", "one", "uk")):
-        return "a"
-    return "an" if w[:1] in ("a", "e", "i", "o", "u") else "a"
+def en_experiential(verb: str) -> str:
+    """Participle after "have" for the experiential 过 (吃 过 / have eaten,
+    去 过 / have been to, 爬 过 山 / have been hiking)."""
+    return english.inflect_head(verb, _experiential_participle)
 
 
 _ZH_DIGITS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
-_EN_1_19 = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-            "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-            "seventeen", "eighteen", "nineteen")
-_EN_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
-            "ninety")
 
 
 def zh_number(n: int, before_measure: bool = False) -> str:
@@ -961,14 +827,6 @@ def zh_number(n: int, before_measure: bool = False) -> str:
         return _ZH_DIGITS[ones]
     head = "十" if tens == 1 else _ZH_DIGITS[tens] + "十"
     return head + (_ZH_DIGITS[ones] if ones else "")
-
-
-def en_number(n: int) -> str:
-    """1..99 in words, one token: "twenty-one"."""
-    if n < 20:
-        return _EN_1_19[n]
-    tens, ones = divmod(n, 10)
-    return _EN_TENS[tens] + ("-" + _EN_1_19[ones] if ones else "")
 
 
 # ==========================================================================
@@ -1095,8 +953,11 @@ def noun_phrase(rng: random.Random, noun: Noun, det: str, adj_prob: float = 0.2,
         inner = _nominal(noun, en_noun, adj)
         unit_en = ""
         if unit:
-            unit_en = (unit + "s" if n > 1 else unit) + " of"
-        num_en = en_indefinite(unit_en or _first_en(inner)) if n == 1 else en_number(n)
+            unit_en = (english.plural(unit) if n > 1 else unit) + " of"
+        if n == 1:
+            num_en = english.indefinite_article(unit_en or _first_en(inner))
+        else:
+            num_en = english.number(n)
         return phrase([leaf("NUM", zh=zh_number(n, before_measure=True), en=num_en),
                        leaf("CL", zh=noun.cl, en=unit_en), inner])
     if det in ("this", "that"):
@@ -1361,7 +1222,7 @@ def clock_time(rng: random.Random, frame: str) -> Node:
     part_zh, part_en, hours = rng.choice(_CLOCK_PARTS)
     h = rng.choice(hours)
     zh = f"{day_zh} {part_zh} {zh_number(h, before_measure=True)}点"
-    en = f"at {en_number(h)} o'clock {day_en} {part_en}"
+    en = f"at {english.number(h)} o'clock {day_en} {part_en}"
     return leaf("TIME", zh=zh, en=en)
 
 
@@ -1379,9 +1240,9 @@ def time_word(rng: random.Random, frame: str, far: bool = False, clock: bool = T
         unit_zh, unit_en = ("年", "years") if scale == "long" else ("天", "days")
         if frame == "past":
             return leaf("TIME", zh=f"{zh_number(n, True)} {unit_zh} 前",
-                        en=f"{en_number(n)} {unit_en} ago")
+                        en=f"{english.number(n)} {unit_en} ago")
         return leaf("TIME", zh=f"{zh_number(n, True)} {unit_zh} 后",
-                    en=f"in {en_number(n)} {unit_en}")
+                    en=f"in {english.number(n)} {unit_en}")
     zh, en = rng.choice(_TIME_WORDS[(frame, scale)])
     return leaf("TIME", zh=zh, en=en)
 
@@ -1445,13 +1306,14 @@ def verb_group(pred: Predicate, frame: str, person: str, aspect: str, neg: bool,
     if aspect == "bare":
         return [Part(leaf("V", zh=pred.zh, en=v), ZH_V, EN_V)]
     if aspect == "prog":
-        return [Part(leaf("AUX", zh="正在", en=en_be("present", person)), ZH_AUX, EN_AUX),
-                Part(leaf("V", zh=pred.zh, en=en_ing(v)), ZH_V, EN_V)]
+        be = english.be("present", person)
+        return [Part(leaf("AUX", zh="正在", en=be), ZH_AUX, EN_AUX),
+                Part(leaf("V", zh=pred.zh, en=english.ing_form(v)), ZH_V, EN_V)]
     if aspect == "exp":
-        aux = leaf("NEG", zh="没", en=en_have(person) + " never") if neg else \
-            leaf("AUX", zh="", en=en_have(person))
+        have = english.have("present", person)
+        aux = leaf("NEG", zh="没", en=have + " never") if neg else leaf("AUX", zh="", en=have)
         parts = [Part(aux, ZH_AUX, EN_AUX),
-                 Part(leaf("V", zh=pred.zh, en=en_participle(v)), ZH_V, EN_V),
+                 Part(leaf("V", zh=pred.zh, en=en_experiential(v)), ZH_V, EN_V),
                  Part(leaf("ASP", zh="过", en=""), ZH_ASP, EN_V)]
         if pred.flag("vo"):  # verb-object compound: 游 过 泳, 跳 过 舞
             parts[1].node.words["zh"] = (pred.zh[0],)
@@ -1466,13 +1328,14 @@ def verb_group(pred: Predicate, frame: str, person: str, aspect: str, neg: bool,
                     Part(leaf("V", zh=pred.zh, en=v), ZH_V, EN_V)]
         # verb-了 before a quantified object, sentence-final 了 otherwise
         rank = ZH_ASP if pred.quantified else ZH_FINAL
-        return [Part(leaf("V", zh=pred.zh, en=en_past(v)), ZH_V, EN_V),
+        return [Part(leaf("V", zh=pred.zh, en=english.past(v)), ZH_V, EN_V),
                 Part(leaf("ASP", zh="了", en=""), rank, EN_V)]
     if neg:
         neg_zh = "没" if pred.zh == "有" else "不"  # 有 is negated with 没
-        return [Part(leaf("NEG", zh=neg_zh, en=en_do(person) + " not"), ZH_AUX, EN_AUX),
+        do_not = english.do("present", person) + " not"
+        return [Part(leaf("NEG", zh=neg_zh, en=do_not), ZH_AUX, EN_AUX),
                 Part(leaf("V", zh=pred.zh, en=v), ZH_V, EN_V)]
-    return [Part(leaf("V", zh=pred.zh, en=en_present(v, person)), ZH_V, EN_V)]
+    return [Part(leaf("V", zh=pred.zh, en=english.present(v, person)), ZH_V, EN_V)]
 
 
 # ==========================================================================
@@ -1781,7 +1644,7 @@ def _copula_parts(frame: str, person: str, neg: bool, neg_zh: str = "不") -> Li
     if frame == "future":
         aux = leaf("AUX", zh="不 会" if neg else "会", en="will not" if neg else "will")
         return [Part(aux, ZH_AUX, EN_AUX), Part(leaf("COP", zh="", en="be"), ZH_AUX, EN_AUX)]
-    parts = [Part(leaf("COP", zh="", en=en_be(frame, person)), ZH_AUX, EN_AUX)]
+    parts = [Part(leaf("COP", zh="", en=english.be(frame, person)), ZH_AUX, EN_AUX)]
     if neg:
         parts.append(Part(leaf("NEG", zh=neg_zh, en="not"), ZH_AUX, EN_AUX))
     return parts
@@ -1872,11 +1735,12 @@ def nominal(rng: random.Random, frame: str, subj: Optional[Phrase] = None) -> Cl
         if plural:
             obj = Phrase(inner, "3pl", noun)
         else:
-            obj = Phrase(Node("NP", children=[leaf("DET", zh="", en=en_indefinite(en_noun)),
+            article = english.indefinite_article(en_noun)
+            obj = Phrase(Node("NP", children=[leaf("DET", zh="", en=article),
                                               Node("NOM", children=inner.children)]),
                          "3sg", noun)
     neg = _neg(rng, 0.15)
-    be = en_be("present", subj.person)
+    be = english.be("present", subj.person)
     cop = leaf("COP", zh="不 是" if neg else "是", en=be + " not" if neg else be)
     parts = [Part(cop, ZH_V, EN_V), Part(obj.node, ZH_OBJ, EN_OBJ)]
     return Clause(subj, make_vp(parts), "present", time_ok="", kind="prop")
@@ -1911,7 +1775,7 @@ def location(rng: random.Random, frame: str, subj: Optional[Phrase] = None) -> C
                  Part(leaf("COP", zh="在", en="be"), ZH_V, EN_V)]
     else:
         neg = _neg(rng, 0.12)
-        be = en_be(frame, subj.person)
+        be = english.be(frame, subj.person)
         parts = [Part(leaf("COP", zh="不 在" if neg else "在", en=be + " not" if neg else be),
                       ZH_V, EN_V)]
     parts.append(Part(where, ZH_OBJ, EN_OBJ))
@@ -1960,7 +1824,7 @@ def existential(rng: random.Random, frame: str, subj: Optional[Phrase] = None) -
     if frame == "future":  # 会 有 / there will be
         exist = leaf("COP", zh="会 有", en="there will be")
     else:
-        exist = leaf("COP", zh="有", en="there " + en_be(frame, thing.person))
+        exist = leaf("COP", zh="有", en="there " + english.be(frame, thing.person))
     parts = [Part(where, ZH_ADV, EN_END), Part(exist, ZH_V, EN_V),
              Part(thing.node, ZH_OBJ, EN_OBJ)]
     time_ok = "day" if frame != "present" else ""
@@ -2326,21 +2190,6 @@ def coordination(rng: random.Random) -> Node:
 # ==========================================================================
 # Sentences
 # ==========================================================================
-def _length_ok(root: Node, low: int = 3, high: int = 20) -> bool:
-    return all(low <= len(render(root, lang)) <= high for lang in ("zh", "en"))
-
-
-def _switchable(root: Node, matrix: str, other: str) -> bool:
-    """Whether switching some single constituent gives a genuinely mixed
-    utterance with ``matrix`` still the majority (what code_switch accepts)."""
-    total = len(render(root, matrix))
-    for cand in switch_candidates(root, matrix, other):
-        n_other = len(render(cand, other))
-        if 2 * n_other < total - len(render(cand, matrix)) + n_other:
-            return True
-    return False
-
-
 def build_sentence(rng: random.Random) -> Node:
     """One parallel sentence tree of 3..20 words in both languages.
 
@@ -2358,18 +2207,15 @@ def build_sentence(rng: random.Random) -> Node:
             root = conditional(rng)
         else:
             root = coordination(rng)
-        if _length_ok(root) and _switchable(root, "zh", "en") and _switchable(root, "en", "zh"):
+        if not lengths_within(root, ("zh", "en")):
+            continue
+        if can_switch(root, "zh", "en") and can_switch(root, "en", "zh"):
             return root
 
 
 # ==========================================================================
 # The language pair
 # ==========================================================================
-def _unique(words) -> List[str]:
-    """Distinct strings in first-seen order (deterministic, unlike a set)."""
-    return list(dict.fromkeys(w for w in words if w))
-
-
 class MandarinEnglish(LanguagePair):
     """Mandarin-English code-switching grammar (Mandarin is the source language)."""
 
@@ -2398,7 +2244,7 @@ class MandarinEnglish(LanguagePair):
             pairs += list(table)
         pairs += [(p[0], p[1]) for p in _CLOCK_PARTS]
         pairs += [(cl, "") for cl in MEASURE_WORDS] + [("", u) for u in _EN_UNIT.values()]
-        pairs += [(zh_number(n), en_number(n)) for n in range(1, 11)] + [("两", "")]
+        pairs += [(zh_number(n), english.number(n)) for n in range(1, 11)] + [("两", "")]
         pairs += [
             ("因为", "because"), ("所以", "so"), ("但是", "but"), ("而且", "and"),
             ("如果", "if"), ("然后", "then"), ("和", "and"), ("就", ""), ("跟", "with"),
@@ -2416,4 +2262,4 @@ class MandarinEnglish(LanguagePair):
         for z, e in pairs:
             zh += z.split()
             en += e.split()
-        return {"zh": _unique(zh), "en": _unique(en)}
+        return {"zh": unique_in_order(zh), "en": unique_in_order(en)}

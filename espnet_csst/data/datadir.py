@@ -24,8 +24,6 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from espnet_csst.utils.fileio import atomic_open
 
-#: Per-utterance files, keyed by utterance id (``<prefix>`` or ``<prefix>.<lang>``).
-UTT_FILE_PREFIXES = ("text", "utt2lang", "utt2dur", "word_ali", "utt2spk", "segments")
 #: Language tag inside file names and utt2lang: ISO 639 code, or ``cs`` for mixed.
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
 #: Utterance ids: no whitespace, no shell metacharacters (they travel through shell scripts).
@@ -94,12 +92,6 @@ def read_map(path: Path) -> Dict[str, str]:
         first_line[ln.key] = ln.lineno
     return result
 
-
-def write_map(path: Path, mapping: Dict[str, str]) -> None:
-    """Write ``key value`` lines sorted in C order, atomically."""
-    with atomic_open(path) as f:
-        for key in sorted(mapping, key=_c_order):
-            f.write(f"{key} {mapping[key]}\n")
 
 
 def _c_order(key: str) -> bytes:

@@ -40,10 +40,6 @@ def atomic_write_text(path: PathLike, text: str) -> None:
         f.write(text)
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    with atomic_open(path, "wb") as f:
-        f.write(data)
-
 
 def replace_dir(tmp_dir: PathLike, final_dir: PathLike) -> None:
     """Move a fully written ``tmp_dir`` into place as ``final_dir``.

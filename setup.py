@@ -6,11 +6,12 @@ install_requires = [
     "espnet>=202412",
     "torch>=2.1",
     "torchaudio>=2.1",
-    "transformers>=4.40",
+    "transformers>=4.56",  # from_pretrained(dtype=...)
     "peft>=0.10",
     "sentencepiece",
     "kaldiio",
     "sacrebleu>=2.0",
+    "editdistance",
     "humanfriendly",
     "pyyaml",
     "pot>=0.9",

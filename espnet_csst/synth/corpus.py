@@ -7,7 +7,8 @@ recipes prepare::
     OUT/speakers.tsv                speaker id, pool, espeak variant, pitch, rate
     OUT/data/<split>/               Kaldi data dirs (wav.scp paths relative to OUT)
     OUT/audio/<split>/<utt>.flac    16 kHz mono 16-bit FLAC
-    OUT/text/mono.<lang>, parallel.<src>, parallel.<tgt>   text-only corpus
+    OUT/text/mono.<lang>, parallel.<src>, parallel.<tgt>,  text-only corpus
+             parallel_cs.cs, parallel_cs.<tgt>
 
 Determinism: every utterance draws its text from its own ``random.Random``
 seeded by ``(seed, split, index)``, texts are generated in one process in a
@@ -227,8 +228,19 @@ def text_corpus(pair: LanguagePair, opts: CorpusOptions, seen: set) -> Dict[str,
                 return s, t
         raise CorpusError(f"could not draw a new sentence for the text corpus ({kind} #{i})")
 
+    def fresh_mixed(i: int):
+        for attempt in range(100):
+            rng = random.Random(f"{opts.seed}/text-cs/{i}/{attempt}")
+            tree = pair.sentence(rng)
+            matrix, other = (src, tgt) if rng.random() < _SRC_MATRIX_SHARE else (tgt, src)
+            words = code_switch(tree, matrix, other, rng)
+            if words is not None and ("cs", " ".join(w.text for w in words)) not in seen:
+                return words, render(tree, tgt)
+        raise CorpusError(f"could not draw a new code-switched sentence for the text corpus (#{i})")
+
     out: Dict[str, List[str]] = {
-        f"mono.{src}": [], f"mono.{tgt}": [], f"parallel.{src}": [], f"parallel.{tgt}": []
+        f"mono.{src}": [], f"mono.{tgt}": [], f"parallel.{src}": [], f"parallel.{tgt}": [],
+        "parallel_cs.cs": [], f"parallel_cs.{tgt}": [],
     }
     for i in range(opts.n_text):
         out[f"mono.{src}"].append(pair.transcript(fresh("mono-src", i)[0]))
@@ -236,6 +248,12 @@ def text_corpus(pair: LanguagePair, opts: CorpusOptions, seen: set) -> Dict[str,
         s, t = fresh("parallel", i)
         out[f"parallel.{src}"].append(pair.transcript(s))
         out[f"parallel.{tgt}"].append(pair.translation(t))
+    # code-switched text with translations: a stand-in for what a pretrained
+    # multilingual LLM already knows about mixed input
+    for i in range(opts.n_text // 4):
+        words, t = fresh_mixed(i)
+        out["parallel_cs.cs"].append(pair.transcript(words))
+        out[f"parallel_cs.{tgt}"].append(pair.translation(t))
     return out
 
 

@@ -1,7 +1,36 @@
 #!/usr/bin/env bash
-# The embedded mini recipe: Spanish-English code-switched speech generated with espeak-ng.
-# This version runs the data stages (corpus generation and data directories);
-# the training and decoding stages of csst.sh build on these data directories.
+# The embedded mini recipe: Spanish-English code-switched speech generated with espeak-ng,
+# translated into English by an LLM-based model (stages in ../../TEMPLATE/csst1/csst.sh),
+# next to ESPnet's stock ST model. No download; about 30 minutes on 2 CPU cores.
+#   ./run.sh                               # everything
+#   ./run.sh --stage 10 --stop_stage 13    # decode and score again
+#   ./run.sh --help                        # all options
 set -euo pipefail
 cd "$(dirname "$0")"
-./local/data.sh "$@"
+. ./db.sh
+
+text="${MINI_CS}/text"
+# LLM pre-training text: "<task>_<src>_<tgt>|<source lines>|<target lines>|<sampling weight>"
+lm_text="st_es_en|${text}/parallel.es|${text}/parallel.en|0.45"
+lm_text+=" st_cs_en|${text}/parallel_cs.cs|${text}/parallel_cs.en|0.25"
+lm_text+=" asr_es_es|${text}/mono.es|${text}/mono.es|0.15"
+lm_text+=" asr_en_en|${text}/mono.en|${text}/mono.en|0.15"
+
+./csst.sh \
+    --src_lang es --tgt_lang en --languages "es en" \
+    --asr_train_sets "train_asr_en train_mono_es" \
+    --mono_train_sets "train_mono_es" \
+    --cs_train_sets "train_cs" \
+    --mono_valid_set dev_mono --cs_valid_set dev_cs \
+    --test_sets "test_cs test_mono_es" \
+    --lm_text "${lm_text}" \
+    --train_config conf/train_csst.yaml \
+    --inference_config conf/decode_csst.yaml \
+    --peer_config conf/peer_st.yaml \
+    --peer_inference_config conf/peer_decode.yaml \
+    --llm_pretrain_args "--steps 200 --batch_size 64" \
+    --stageA_args "--max_epoch 2" \
+    --stageB_args "--max_epoch 2" \
+    --stageC_args "--max_epoch 3" \
+    --peer_max_epoch 4 \
+    "$@"

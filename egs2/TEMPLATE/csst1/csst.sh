@@ -1,0 +1,362 @@
+#!/usr/bin/env bash
+# csst.sh: the stage script of espnet_csst recipes (the counterpart of ESPnet's st.sh).
+# A recipe's run.sh sets its data sets and configs and calls this script.
+#
+#   1  data         local/data.sh                                  -> data/<set>
+#   2  format       copy into the dump area                        -> dump/raw/<set>
+#   3  filter       per-stage task dirs; drops reported             -> dump/raw/{stageA,stageB,stageC,peer,test}_*
+#   4  token list   sentencepiece (or the LLM's tokenizer)          -> data/token_list/
+#   5  LLM text pre-training (skipped for a pretrained LLM)         -> exp/llm_pretrain/llm.pth
+#   6  stats        feature statistics and shapes                   -> exp/stats_stage{A,B,C}/
+#   7  train A      ASR on monolingual speech of every language     -> exp/csst_stageA/
+#   8  train B      monolingual ST, from A                          -> exp/csst_stageB/
+#   9  train C      code-switched ST, from B                        -> exp/csst_stageC/
+#  10  decode       batched KV-cached generation on the test sets   -> exp/csst_stage*/decode_*/
+#  11  peer train   ESPnet's stock ST model (st_train)              -> exp/peer_st/
+#  12  peer decode  espnet2.bin.st_inference                        -> exp/peer_st/decode_*/
+#  13  score        BLEU/chrF (sacrebleu), WER                      -> RESULTS.md, RESULTS.json
+#  14  pack         model zip for sharing                           -> exp/csst_stageC/packed.zip
+set -euo pipefail
+
+SCRIPTS="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scripts"
+# shellcheck disable=SC1091
+. "${SCRIPTS}/utils/data_lib.sh"
+
+# ---- options (all settable as --name value) ------------------------------------------
+stage=1
+stop_stage=14
+nj=2                      # parallel jobs for data preparation
+inference_nj=2            # parallel decoding jobs
+ngpu=0
+python=python
+local_data_opts=""        # passed to local/data.sh
+dumpdir=dump
+expdir=exp
+src_lang=es               # the monolingual source language
+tgt_lang=en               # the translation target language
+languages="es en"         # languages spoken in the corpus (utt2lang may also say cs)
+asr_train_sets="train_asr_en train_mono_es"   # stage A
+mono_train_sets="train_mono_es"               # stage B
+cs_train_sets="train_cs"                      # stage C
+mono_valid_set=dev_mono
+cs_valid_set=dev_cs
+test_sets="test_cs test_mono_es"
+lm_text=""                # extra text for the token list and LLM pre-training: "task|src_file|tgt_file|weight ..."
+token_type=bpe            # bpe (recipe sentencepiece) or hugging_face (the LLM's tokenizer)
+hf_tokenizer=""           # hugging_face: tokenizer dir or hub name
+vocab_size=1000
+bpe_type=unigram
+min_dur=0.3
+max_dur=20
+train_config=conf/train_csst.yaml
+llm_pretrain_args=""      # e.g. "--steps 300"
+stageA_args=""            # extra csst_train options per stage, e.g. "--max_epoch 4"
+stageB_args=""
+stageC_args=""
+inference_config=conf/decode_csst.yaml
+inference_model=valid.acc.best.pth
+asr_decode=true           # also decode the test sets with the stage-A model (WER)
+run_peer=true
+peer_config=conf/peer_st.yaml
+peer_inference_config=conf/peer_decode.yaml
+peer_args=""              # extra st_train options for the peer
+peer_max_epoch=""
+
+options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
+# ---- end options
+
+usage() {
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    echo
+    echo "Options (default in brackets):"
+    sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -E '^[a-z_A-Z]+=' |
+        sed -E 's/^([a-z_A-Z]+)=("[^"]*"|[^ ]*) *(# *)?(.*)$/  --\1 [\2] \4/'
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --*)
+            name="${1#--}"
+            if ! [[ " ${options} " == *" --${name} "* ]]; then
+                die "unknown option '$1'. Options: ${options}"
+            fi
+            [ $# -ge 2 ] || die "option '$1' needs a value"
+            printf -v "${name}" '%s' "$2"
+            shift 2 ;;
+        *) die "unexpected argument '$1' (options look like --name value). Options: ${options}" ;;
+    esac
+done
+
+for v in stage stop_stage nj inference_nj ngpu vocab_size; do
+    [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
+done
+[ -f ./path.sh ] && . ./path.sh
+
+# stage timing: exp/stage_times.tsv keeps the latest wall time of every stage
+times_file="${expdir}/stage_times.tsv"
+run_stage() {  # run_stage N NAME: true when stage N is selected; starts its clock
+    local n="$1" name="$2"
+    if [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ]; then
+        stage_n="${n}"; stage_name="${name}"; stage_start=$(date +%s.%N)
+        log "==== Stage ${n}: ${name} ===="
+        return 0
+    fi
+    return 1
+}
+end_stage() {
+    local secs
+    secs=$(awk -v a="${stage_start}" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+    mkdir -p "${expdir}"
+    { [ -f "${times_file}" ] && awk -F'\t' -v n="${stage_n}" '$1 != n' "${times_file}"
+      printf '%s\t%s\t%s\n' "${stage_n}" "${stage_name}" "${secs}"; } | sort -n -k1,1 > "${times_file}.tmp"
+    mv "${times_file}.tmp" "${times_file}"
+    log "Stage ${stage_n} (${stage_name}) done in ${secs} s"
+}
+
+raw="${dumpdir}/raw"
+token_dir="data/token_list/${token_type}_${bpe_type}${vocab_size}"
+[ "${token_type}" = hugging_face ] && token_dir="data/token_list/hugging_face"
+token_list="${token_dir}/tokens.txt"
+bpemodel="${token_dir}/bpe.model"
+[ "${token_type}" = hugging_face ] && bpemodel="${hf_tokenizer}"
+all_sets="$(echo ${asr_train_sets} ${mono_train_sets} ${cs_train_sets} ${mono_valid_set} ${cs_valid_set} ${test_sets} | tr ' ' '\n' | awk '!seen[$0]++' | tr '\n' ' ')"
+llm_dir="${expdir}/llm_pretrain"
+stats_feats="${expdir}/stats_stageA/train/feats_stats.npz"
+
+task_data_args() {  # task_data_args PREFIX DIR: data options of csst_train for a task dir
+    local p="$1" d="$2"
+    echo "--${p}_data_path_and_name_and_type ${d}/wav.scp,speech,sound" \
+         "--${p}_data_path_and_name_and_type ${d}/text,text,text" \
+         "--${p}_data_path_and_name_and_type ${d}/task,task,text" \
+         "--${p}_data_path_and_name_and_type ${d}/src_text,src_text,text"
+}
+pretrained_llm() {  # the config names a pretrained LLM (then no text pre-training)
+    ${python} - "${train_config}" <<'EOF'
+import sys, yaml
+conf = yaml.safe_load(open(sys.argv[1], encoding="utf-8")) or {}
+sys.exit(0 if (conf.get("llm_conf") or {}).get("model_name_or_path") else 1)
+EOF
+}
+
+if run_stage 1 "data preparation"; then
+    log "local/data.sh ${local_data_opts} -> data/"
+    # shellcheck disable=SC2086
+    ./local/data.sh --nj "${nj}" ${local_data_opts}
+    end_stage
+fi
+
+if run_stage 2 "format"; then
+    for s in ${all_sets}; do
+        ${python} -m espnet_csst.bin.copy_data_dir --audio_root "data/${s}" "data/${s}" "${raw}/${s}"
+        ${python} -m espnet_csst.bin.validate_data_dir --no_audio "${raw}/${s}" > /dev/null
+        log "${raw}/${s}: $(wc -l < "${raw}/${s}/wav.scp") utterances"
+    done
+    end_stage
+fi
+
+if run_stage 3 "filter and task directories"; then
+    mk() { ${python} -m espnet_csst.bin.make_task_dir --languages ${languages} cs \
+        --min_dur "${min_dur}" --max_dur "${max_dur}" "$@"; }
+    # prefixed "SETS": their dump dirs, each set once
+    prefixed() { local s out=""; for s in $(echo $1 | tr ' ' '\n' | awk '!seen[$0]++'); do out="${out} ${raw}/${s}"; done; echo "${out}"; }
+    # shellcheck disable=SC2046
+    {
+    mk --task asr --out "${raw}/stageA_train" $(prefixed "${asr_train_sets}")
+    mk --task asr --out "${raw}/stageA_valid" "${raw}/${mono_valid_set}"
+    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageB_train" $(prefixed "${mono_train_sets}")
+    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageB_valid" "${raw}/${mono_valid_set}"
+    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageC_train" $(prefixed "${cs_train_sets}")
+    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageC_valid" "${raw}/${cs_valid_set}"
+    # the peer sees all training speech as translation (English speech -> itself)
+    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/peer_train" \
+        $(prefixed "${asr_train_sets} ${mono_train_sets} ${cs_train_sets}")
+    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/peer_valid" "${raw}/${mono_valid_set}" "${raw}/${cs_valid_set}"
+    for t in ${test_sets}; do
+        mk --task st --tgt_lang "${tgt_lang}" --min_dur 0 --max_dur 1e9 --out "${raw}/test_st_${t}" "${raw}/${t}"
+        mk --task asr --min_dur 0 --max_dur 1e9 --out "${raw}/test_asr_${t}" "${raw}/${t}"
+    done
+    }
+    end_stage
+fi
+
+if run_stage 4 "token list"; then
+    if [ "${token_type}" = bpe ]; then
+        extra_text=""
+        for spec in ${lm_text}; do
+            IFS='|' read -r _ src tgt _ <<< "${spec}"
+            extra_text="${extra_text} ${src} ${tgt}"
+        done
+        # shellcheck disable=SC2086
+        ${python} -m espnet_csst.bin.make_token_list --token_type bpe --out "${token_dir}" \
+            --vocab_size "${vocab_size}" --bpe_type "${bpe_type}" --languages ${languages} cs \
+            --kaldi_text "${raw}/stageA_train/text" "${raw}/stageB_train/text" "${raw}/stageC_train/src_text" \
+            --text ${extra_text}
+    else
+        ${python} -m espnet_csst.bin.make_token_list --token_type hugging_face --tokenizer "${hf_tokenizer}" --out "${token_dir}"
+    fi
+    log "token list: ${token_list}"
+    end_stage
+fi
+
+if run_stage 5 "LLM text pre-training"; then
+    if pretrained_llm; then
+        log "the config uses a pretrained LLM: nothing to pre-train"
+    elif [ -z "${lm_text}" ]; then
+        die "--lm_text is empty: give text pairs for LLM pre-training or configure a pretrained LLM"
+    else
+        pair_args=()
+        for spec in ${lm_text}; do
+            IFS='|' read -r task src tgt weight <<< "${spec}"
+            pair_args+=(--pair "${task//_/ }" "${src}" "${tgt}" "${weight}")
+        done
+        mkdir -p "${llm_dir}"
+        log "training the LLM on text -> ${llm_dir} (log: ${llm_dir}/train.log)"
+        # shellcheck disable=SC2086
+        ${python} -m espnet_csst.bin.llm_pretrain --config "${train_config}" --token_list "${token_list}" \
+            --bpemodel "${bpemodel}" "${pair_args[@]}" --out "${llm_dir}" ${llm_pretrain_args} \
+            2>&1 | tee "${llm_dir}/train.log" | grep --line-buffered -E "step|wrote|task|LLM" || true
+        [ -f "${llm_dir}/llm.pth" ] || die "LLM pre-training failed; see ${llm_dir}/train.log"
+    fi
+    end_stage
+fi
+
+if run_stage 6 "statistics"; then
+    for st in stageA stageB stageC; do
+        out="${expdir}/stats_${st}"
+        log "collecting feature statistics and shapes of ${raw}/${st}_train -> ${out}"
+        # shellcheck disable=SC2046
+        ${python} -m espnet_csst.bin.csst_train --collect_stats true --config "${train_config}" \
+            --token_type "${token_type}" --token_list "${token_list}" --bpemodel "${bpemodel}" \
+            --normalize none --num_workers "${nj}" \
+            $(task_data_args train "${raw}/${st}_train") $(task_data_args valid "${raw}/${st}_valid") \
+            --train_shape_file "${raw}/${st}_train/wav.scp" --valid_shape_file "${raw}/${st}_valid/wav.scp" \
+            --output_dir "${out}" > "${out}.log" 2>&1 || { tail -n 30 "${out}.log"; die "statistics failed; see ${out}.log"; }
+    done
+    end_stage
+fi
+
+train_csst() {  # train_csst STAGE INIT_PARAM EXTRA_ARGS
+    local st="$1" init="$2" extra="$3" out="${expdir}/csst_$1"
+    local init_opt=()
+    [ -n "${init}" ] && init_opt=(--init_param "${init}")
+    mkdir -p "${out}"
+    log "training ${st} on ${raw}/${st}_train -> ${out} (log: ${out}/train.log)"
+    # shellcheck disable=SC2046,SC2086
+    ${python} -m espnet_csst.bin.csst_train --config "${train_config}" --ngpu "${ngpu}" \
+        --token_type "${token_type}" --token_list "${token_list}" --bpemodel "${bpemodel}" \
+        --normalize_conf stats_file="${stats_feats}" \
+        $(task_data_args train "${raw}/${st}_train") $(task_data_args valid "${raw}/${st}_valid") \
+        --train_shape_file "${expdir}/stats_${st}/train/speech_shape" \
+        --valid_shape_file "${expdir}/stats_${st}/valid/speech_shape" \
+        --resume true --output_dir "${out}" "${init_opt[@]}" ${extra} > "${out}/train.log" 2>&1 &
+    local pid=$!
+    # show the trainer's epoch summaries while it runs
+    tail -n +1 -F "${out}/train.log" 2>/dev/null --pid "${pid}" | grep --line-buffered -E "epoch results|Traceback|Error" || true
+    wait "${pid}" || { tail -n 30 "${out}/train.log"; die "training ${st} failed; see ${out}/train.log"; }
+    [ -f "${out}/${inference_model}" ] || die "${out}/${inference_model} was not written; see ${out}/train.log"
+}
+
+if run_stage 7 "train stage A (ASR)"; then
+    init=""
+    pretrained_llm || init="${llm_dir}/llm.pth::llm"
+    train_csst stageA "${init}" "${stageA_args}"
+    end_stage
+fi
+if run_stage 8 "train stage B (monolingual ST)"; then
+    train_csst stageB "${expdir}/csst_stageA/${inference_model}" "${stageB_args}"
+    end_stage
+fi
+if run_stage 9 "train stage C (code-switched ST)"; then
+    train_csst stageC "${expdir}/csst_stageB/${inference_model}" "${stageC_args}"
+    end_stage
+fi
+
+decode_csst() {  # decode_csst MODEL_DIR TASK TEST
+    local mdir="$1" task="$2" t="$3" out="$1/decode_${2}_${3}"
+    ${python} -m espnet_csst.bin.csst_inference --config "${inference_config}" --ngpu "$([ "${ngpu}" -gt 0 ] && echo 1 || echo 0)" \
+        --csst_train_config "${mdir}/config.yaml" --csst_model_file "${mdir}/${inference_model}" \
+        --data_path_and_name_and_type "${raw}/test_${task}_${t}/wav.scp,speech,sound" \
+        --data_path_and_name_and_type "${raw}/test_${task}_${t}/task,task,text" \
+        --output_dir "${out}" > "${out}.log" 2>&1 || { tail -n 20 "${out}.log"; die "decoding failed; see ${out}.log"; }
+    log "decoded ${raw}/test_${task}_${t} with ${mdir} -> ${out}/1best_recog/text"
+}
+
+if run_stage 10 "decode"; then
+    jobs_run=0
+    for t in ${test_sets}; do
+        decode_csst "${expdir}/csst_stageC" st "${t}" &
+        jobs_run=$((jobs_run + 1)); [ $((jobs_run % inference_nj)) -eq 0 ] && wait
+        if [ "${asr_decode}" = true ]; then
+            decode_csst "${expdir}/csst_stageA" asr "${t}" &
+            jobs_run=$((jobs_run + 1)); [ $((jobs_run % inference_nj)) -eq 0 ] && wait
+        fi
+    done
+    wait
+    for t in ${test_sets}; do
+        [ -s "${expdir}/csst_stageC/decode_st_${t}/1best_recog/text" ] || die "no output for ${t}; see ${expdir}/csst_stageC/decode_st_${t}.log"
+    done
+    end_stage
+fi
+
+peer() {
+    local tests="" t epoch_opt=()
+    for t in ${test_sets}; do tests="${tests} ${raw}/test_st_${t}"; done
+    [ -n "${peer_max_epoch}" ] && epoch_opt=(--max_epoch "${peer_max_epoch}")
+    "${SCRIPTS}/peer_st.sh" --stage "$1" --stop_stage "$2" --train_dir "${raw}/peer_train" \
+        --valid_dir "${raw}/peer_valid" --test_sets "${tests# }" --token_list "${token_list}" \
+        --bpemodel "${bpemodel}" --exp_dir "${expdir}/peer_st" --config "${peer_config}" \
+        --inference_config "${peer_inference_config}" --nj "${nj}" --inference_nj "${inference_nj}" \
+        --ngpu "${ngpu}" --train_args "${peer_args}" --python "${python}" "${epoch_opt[@]}"
+}
+
+if run_stage 11 "peer: ESPnet stock ST training"; then
+    if [ "${run_peer}" = true ]; then peer 1 2; else log "--run_peer false: skipped"; fi
+    end_stage
+fi
+if run_stage 12 "peer: ESPnet st_inference"; then
+    if [ "${run_peer}" = true ]; then peer 3 3; else log "--run_peer false: skipped"; fi
+    end_stage
+fi
+
+results_note() {
+    echo "Produced by \`./run.sh\` (egs2/TEMPLATE/csst1/csst.sh, stages 1-14) on $(uname -n): $(nproc) CPU core(s), ngpu ${ngpu}, $(date -u '+%Y-%m-%d'). Per-stage wall times below; rerun any stage with \`./run.sh --stage N --stop_stage N\`."
+}
+
+if run_stage 13 "score"; then
+    score() {  # score SYSTEM TEST TASK HYP REF DECODE_DIR COMMAND
+        ${python} -m espnet_csst.bin.score_results --results_dir . --system "$1" --test_set "$2" \
+            --task "$3" --hyp "$4" --ref "$5" --decode_dir "$6" --command "$7" \
+            --title "RESULTS: $(basename "$(dirname "${PWD}")")/$(basename "${PWD}")" --header_note "$(results_note)"
+    }
+    for t in ${test_sets}; do
+        score csst_stageC "${t}" st "${expdir}/csst_stageC/decode_st_${t}/1best_recog/text" \
+            "${raw}/test_st_${t}/text" "${expdir}/csst_stageC/decode_st_${t}" \
+            "./run.sh  # conf: ${train_config}, ${inference_config}"
+        if [ "${asr_decode}" = true ] && [ -f "${expdir}/csst_stageA/decode_asr_${t}/1best_recog/text" ]; then
+            score csst_stageA_asr "${t}" asr "${expdir}/csst_stageA/decode_asr_${t}/1best_recog/text" \
+                "${raw}/test_asr_${t}/text" "${expdir}/csst_stageA/decode_asr_${t}" \
+                "./run.sh --stop_stage 7  # stage A model, ASR prompt"
+        fi
+        if [ "${run_peer}" = true ]; then
+            score peer_espnet_st "${t}" st "${expdir}/peer_st/decode_test_st_${t}/1best_recog/text" \
+                "${raw}/test_st_${t}/text" "${expdir}/peer_st/decode_test_st_${t}" \
+                "./run.sh --stage 11 --stop_stage 12  # conf: ${peer_config}, ${peer_inference_config}"
+        fi
+    done
+    end_stage
+    ${python} -m espnet_csst.bin.score_results --results_dir . --render_only --timings "${times_file}" \
+        --header_note "$(results_note)"
+    log "wrote RESULTS.md and RESULTS.json"
+fi
+
+if run_stage 14 "pack"; then
+    ${python} -m espnet_csst.bin.pack_csst --model_dir "${expdir}/csst_stageC" --model_file "${inference_model}" \
+        --out "${expdir}/csst_stageC/packed.zip"
+    end_stage
+    if [ -f RESULTS.json ]; then
+        ${python} -m espnet_csst.bin.score_results --results_dir . --render_only --timings "${times_file}" \
+            --header_note "$(results_note)"
+    fi
+fi
+log "Successfully finished stages ${stage}-${stop_stage}"

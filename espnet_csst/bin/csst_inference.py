@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Decode speech with a trained CSST model (batched, KV-cached generation).
+
+Arguments and outputs follow ``espnet2.bin.st_inference``::
+
+    <output_dir>/1best_recog/{text,token,token_int,score}   (and 2best_recog/... with --nbest 2)
+
+Unlike st_inference, utterances are decoded in batches (``--batch_size``):
+prompts are left-padded so that every utterance's continuation starts at
+the same step, and transformers' ``generate`` reuses the KV cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from typeguard import typechecked
+
+from espnet2.fileio.datadir_writer import DatadirWriter
+from espnet2.torch_utils.device_funcs import to_device
+from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
+from espnet2.utils import config_argparse
+from espnet2.utils.types import str2bool, str2triple_str, str_or_none
+
+from espnet_csst.tasks.csst import CSSTTask
+
+
+class Speech2Text:
+    """Load a trained CSST model and turn waveforms into n-best texts.
+
+    >>> s2t = Speech2Text("exp/csst/config.yaml", "exp/csst/valid.acc.best.pth")
+    >>> s2t(waveform)[0]["text"]
+    """
+
+    @typechecked
+    def __init__(
+        self,
+        csst_train_config: Union[Path, str],
+        csst_model_file: Union[Path, str, None] = None,
+        device: str = "cpu",
+        dtype: str = "float32",
+        task_spec: Optional[str] = None,
+        beam_size: int = 1,
+        nbest: int = 1,
+        maxlen: int = 128,
+        length_penalty: float = 1.0,
+        use_cache: bool = True,
+    ):
+        model, train_args = CSSTTask.build_model_from_file(csst_train_config, csst_model_file, device)
+        model.to(dtype=getattr(torch, dtype)).eval()
+        self.model, self.train_args = model, train_args
+        self.device, self.dtype = device, dtype
+        if task_spec is not None:
+            train_args.default_task = task_spec
+        self.preprocess = CSSTTask.build_preprocess_fn(train_args, False)
+        self.collate = CSSTTask.build_collate_fn(train_args, False)
+        self.codec = self.preprocess.codec
+        self.generate_kwargs = dict(max_new_tokens=maxlen, beam_size=beam_size, nbest=nbest,
+                                    length_penalty=length_penalty, use_cache=use_cache)
+
+    @torch.no_grad()
+    def decode_batch(self, batch: Dict[str, torch.Tensor]) -> List[List[Dict[str, Any]]]:
+        """A collated batch (speech, prefix, instruction) -> n-best list per utterance."""
+        if "prefix" not in batch:
+            raise ValueError(
+                "no task prompt: give --task_spec (e.g. 'st es en') or a 'task' file in the data"
+            )
+        batch = to_device(batch, device=self.device)
+        if batch["speech"].is_floating_point():
+            batch["speech"] = batch["speech"].to(getattr(torch, self.dtype))
+        hyps = self.model.generate(
+            batch["speech"], batch["speech_lengths"], batch["prefix"], batch["prefix_lengths"],
+            batch["instruction"], batch["instruction_lengths"], **self.generate_kwargs,
+        )
+        out = []
+        for nbest in hyps:
+            out.append([
+                {"text": self.codec.decode(h["token_int"]),
+                 "token": self.codec.ids_to_tokens(h["token_int"]),
+                 "token_int": h["token_int"], "score": h["score"]}
+                for h in nbest
+            ])
+        return out
+
+    def batch(self, speeches: Sequence[Union[np.ndarray, torch.Tensor]]) -> List[List[Dict[str, Any]]]:
+        items = []
+        for k, s in enumerate(speeches):
+            s = s.detach().cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s)
+            items.append((f"utt{k}", self.preprocess(f"utt{k}", {"speech": s})))
+        _, batch = self.collate(items)
+        return self.decode_batch(batch)
+
+    def __call__(self, speech: Union[np.ndarray, torch.Tensor]) -> List[Dict[str, Any]]:
+        return self.batch([speech])[0]
+
+
+def inference(
+    output_dir: str,
+    batch_size: int,
+    dtype: str,
+    ngpu: int,
+    seed: int,
+    num_workers: int,
+    log_level: Union[int, str],
+    data_path_and_name_and_type: Sequence[tuple],
+    key_file: Optional[str],
+    csst_train_config: str,
+    csst_model_file: Optional[str],
+    allow_variable_data_keys: bool,
+    task_spec: Optional[str],
+    beam_size: int,
+    nbest: int,
+    maxlen: int,
+    length_penalty: float,
+    use_cache: bool,
+):
+    logging.basicConfig(level=log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    if ngpu > 1:
+        raise NotImplementedError("decode on one GPU per job; split the data with --key_file for more")
+    device = "cuda" if ngpu >= 1 else "cpu"
+    set_all_random_seed(seed)
+    s2t = Speech2Text(csst_train_config, csst_model_file, device=device, dtype=dtype, task_spec=task_spec,
+                      beam_size=beam_size, nbest=nbest, maxlen=maxlen, length_penalty=length_penalty,
+                      use_cache=use_cache)
+    loader = CSSTTask.build_streaming_iterator(
+        data_path_and_name_and_type, dtype=dtype, batch_size=batch_size, key_file=key_file,
+        num_workers=num_workers, preprocess_fn=s2t.preprocess, collate_fn=s2t.collate,
+        allow_variable_data_keys=allow_variable_data_keys, inference=True,
+    )
+    start, n_utt, audio_s = time.time(), 0, 0.0
+    with DatadirWriter(output_dir) as writer:
+        for keys, batch in loader:
+            fs = 16000
+            audio_s += float(batch["speech_lengths"].sum()) / fs
+            for key, nbest_hyps in zip(keys, s2t.decode_batch(batch)):
+                for n, hyp in enumerate(nbest_hyps, 1):
+                    w = writer[f"{n}best_recog"]
+                    w["text"][key] = hyp["text"]
+                    w["token"][key] = " ".join(hyp["token"])
+                    w["token_int"][key] = " ".join(map(str, hyp["token_int"]))
+                    w["score"][key] = str(hyp["score"])
+                n_utt += 1
+            elapsed = time.time() - start
+            logging.info(f"decoded {n_utt} utterances, {audio_s:.1f} s of audio in {elapsed:.1f} s "
+                         f"(RTF {elapsed / max(audio_s, 1e-9):.3f})")
+
+
+def get_parser():
+    parser = config_argparse.ArgumentParser(
+        description="CSST decoding", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--log_level", type=lambda x: x.upper(), default="INFO",
+                        choices=("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"))
+    parser.add_argument("--output_dir", type=str, required=True)
+    parser.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: one GPU")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", default="float32", choices=["float16", "bfloat16", "float32", "float64"])
+    parser.add_argument("--num_workers", type=int, default=1)
+
+    group = parser.add_argument_group("Input data related")
+    group.add_argument("--data_path_and_name_and_type", type=str2triple_str, required=True, action="append")
+    group.add_argument("--key_file", type=str_or_none)
+    group.add_argument("--allow_variable_data_keys", type=str2bool, default=False)
+
+    group = parser.add_argument_group("The model configuration related")
+    group.add_argument("--csst_train_config", "--st_train_config", type=str, required=True)
+    group.add_argument("--csst_model_file", "--st_model_file", type=str)
+
+    group = parser.add_argument_group("Decoding related")
+    group.add_argument("--task_spec", type=str_or_none, default=None,
+                       help="'<task> <src> <tgt>', e.g. 'st es en' (else the data's 'task' file)")
+    group.add_argument("--batch_size", type=int, default=16)
+    group.add_argument("--beam_size", type=int, default=1, help="1: greedy")
+    group.add_argument("--nbest", type=int, default=1)
+    group.add_argument("--maxlen", type=int, default=128, help="Maximum number of generated tokens")
+    group.add_argument("--length_penalty", type=float, default=1.0)
+    group.add_argument("--use_cache", type=str2bool, default=True, help="KV cache in generation")
+    return parser
+
+
+def main(cmd=None):
+    print(" ".join(sys.argv), file=sys.stderr)
+    args = get_parser().parse_args(cmd)
+    kwargs = vars(args)
+    kwargs.pop("config", None)
+    inference(**kwargs)
+
+
+if __name__ == "__main__":
+    main()

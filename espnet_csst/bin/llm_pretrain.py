@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Pre-train a from-scratch LLM on the corpus's text before it hears speech.
+
+The sequences have exactly the layout the CSST model uses later, with the
+source *text* in the slot where projected speech will go::
+
+    <bos> prefix | source text | instruction target <eos>
+
+so the LLM learns both languages, the prompts, and text translation; speech
+training then only has to map speech into a space the LLM already reads.
+The loss covers source and target tokens (not the prompt).
+
+The architecture comes from the CSST training config (``llm``/``llm_conf``,
+token list), so the weights drop into that model with
+``--init_param <out>/llm.pth::llm``. A plain training loop is used because
+ESPnet's trainer needs an ESPnet task and data-dir iterators, and this is a
+few hundred steps over text lines.
+
+Example::
+
+    python -m espnet_csst.bin.llm_pretrain --config conf/train_csst.yaml \\
+        --token_list data/token_list/bpe_unigram1000/tokens.txt \\
+        --bpemodel data/token_list/bpe_unigram1000/bpe.model \\
+        --pair "st es en" text/parallel.es text/parallel.en 0.5 \\
+        --pair "asr en en" text/mono.en text/mono.en 0.25 --out exp/llm_pretrain
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+import torch
+import yaml
+
+from espnet_csst.llm.prompts import DEFAULT_TEMPLATES, PromptTemplates
+from espnet_csst.llm.tokens import TextCodec
+from espnet_csst.utils.fileio import atomic_write_text
+
+IGNORE = -100
+
+
+def read_pairs(src: Path, tgt: Path) -> List[Tuple[str, str]]:
+    a = src.read_text(encoding="utf-8").splitlines()
+    b = tgt.read_text(encoding="utf-8").splitlines()
+    if len(a) != len(b):
+        raise ValueError(f"{src} has {len(a)} lines but {tgt} has {len(b)}; parallel files must align")
+    return [(x, y) for x, y in zip(a, b) if x.strip() and y.strip()]
+
+
+class SequenceBuilder:
+    def __init__(self, codec: TextCodec, prompts: PromptTemplates):
+        self.codec, self.prompts = codec, prompts
+
+    def build(self, task: str, src: str, tgt: str) -> Tuple[List[int], List[int]]:
+        prefix, instruction = self.prompts.render(task)
+        p = [self.codec.bos_id] + self.codec.encode(prefix)
+        s = self.codec.encode(src)
+        i = self.codec.encode(instruction)
+        t = self.codec.encode(tgt) + [self.codec.eos_id]
+        ids = p + s + i + t
+        labels = [IGNORE] * len(p) + s + [IGNORE] * len(i) + t
+        return ids, labels
+
+
+def collate(examples: Sequence[Tuple[List[int], List[int]]], pad_id: int):
+    n = max(len(x) for x, _ in examples)
+    ids = torch.full((len(examples), n), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), n), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(examples), n), dtype=torch.long)
+    for k, (x, y) in enumerate(examples):
+        ids[k, : len(x)] = torch.tensor(x)
+        labels[k, : len(y)] = torch.tensor(y)
+        mask[k, : len(x)] = 1
+    return ids, labels, mask
+
+
+def lm_loss(llm, ids, labels, mask):
+    logits = llm(llm.embed(ids), mask)["logits"][:, :-1]
+    gold = labels[:, 1:]
+    keep = gold != IGNORE
+    loss = torch.nn.functional.cross_entropy(logits[keep], gold[keep])
+    acc = (logits[keep].argmax(-1) == gold[keep]).float().mean()
+    return loss, acc
+
+
+def build_llm(conf: dict, codec: TextCodec):
+    from espnet_csst.tasks.csst import llm_choices
+
+    cls = llm_choices.get_class(conf.get("llm", "hf_causal_lm"))
+    llm_conf = dict(conf.get("llm_conf") or {})
+    if llm_conf.get("model_name_or_path"):
+        raise SystemExit(
+            "llm_pretrain builds a fresh LLM; the config names a pretrained one "
+            f"({llm_conf['model_name_or_path']}), so skip this stage"
+        )
+    return cls(vocab_size=codec.vocab_size, pad_id=codec.pad_id, bos_id=codec.bos_id,
+               eos_id=codec.eos_id, **llm_conf)
+
+
+def lr_at(step: int, peak: float, warmup: int, total: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def save_plot(history, path: Path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    steps = [h["step"] for h in history]
+    ax.plot(steps, [h["train_loss"] for h in history], label="train loss")
+    dev = [(h["step"], h["dev_loss"]) for h in history if "dev_loss" in h]
+    if dev:
+        ax.plot(*zip(*dev), "o-", label="dev loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy")
+    ax.set_title("LLM text pre-training")
+    ax.legend()
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def get_parser():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, help="CSST training YAML (llm, llm_conf, prompt_templates)")
+    p.add_argument("--token_list", required=True)
+    p.add_argument("--bpemodel", required=True)
+    p.add_argument("--token_type", default="bpe", choices=["bpe"])
+    p.add_argument("--pair", nargs=4, action="append", required=True,
+                   metavar=("TASK_SPEC", "SRC_FILE", "TGT_FILE", "WEIGHT"),
+                   help="a text task: spec ('st es en'), source lines, target lines, sampling weight")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--batch_size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=int, default=40)
+    p.add_argument("--n_dev", type=int, default=200, help="held-out sequences per task for the dev loss")
+    p.add_argument("--log_interval", type=int, default=25)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv=None):
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    with open(args.config, encoding="utf-8") as f:
+        conf = yaml.safe_load(f) or {}
+    codec = TextCodec(args.token_type, args.token_list, args.bpemodel)
+    prompts = PromptTemplates(conf.get("prompt_templates") or DEFAULT_TEMPLATES)
+    builder = SequenceBuilder(codec, prompts)
+
+    tasks, weights, dev = [], [], []
+    for spec, src, tgt, weight in args.pair:
+        pairs = read_pairs(Path(src), Path(tgt))
+        rng.shuffle(pairs)
+        held, train = pairs[: args.n_dev], pairs[args.n_dev:]
+        if not train:
+            raise ValueError(f"{src}: no training lines left after holding out {args.n_dev} for dev")
+        tasks.append((spec, train))
+        weights.append(float(weight))
+        dev += [builder.build(spec, s, t) for s, t in held]
+        logging.info(f"task '{spec}': {len(train)} train / {len(held)} dev pairs from {src} -> {tgt}, weight {weight}")
+
+    llm = build_llm(conf, codec)
+    n_params = sum(p.numel() for p in llm.parameters())
+    logging.info(f"LLM: {conf.get('llm_conf', {}).get('arch', 'llama')} with {n_params / 1e6:.2f} M parameters")
+    opt = torch.optim.AdamW(llm.parameters(), lr=args.lr, weight_decay=0.01)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def dev_loss():
+        llm.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for k in range(0, len(dev), args.batch_size):
+                ids, labels, mask = collate(dev[k : k + args.batch_size], codec.pad_id)
+                loss, _ = lm_loss(llm, ids, labels, mask)
+                n = int((labels[:, 1:] != IGNORE).sum())
+                total += float(loss) * n
+                count += n
+        llm.train()
+        return total / max(count, 1)
+
+    history = []
+    start = time.time()
+    llm.train()
+    running = []
+    for step in range(args.steps):
+        batch = []
+        for _ in range(args.batch_size):
+            spec, pool = rng.choices(tasks, weights=weights)[0]
+            s, t = rng.choice(pool)
+            batch.append(builder.build(spec, s, t))
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.lr, args.warmup, args.steps)
+        loss, acc = lm_loss(llm, *collate(batch, codec.pad_id))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(llm.parameters(), 1.0)
+        opt.step()
+        running.append((float(loss), float(acc)))
+        last = step + 1 == args.steps
+        if (step + 1) % args.log_interval == 0 or last:
+            tl = sum(x for x, _ in running) / len(running)
+            ta = sum(y for _, y in running) / len(running)
+            running = []
+            entry = {"step": step + 1, "train_loss": round(tl, 4), "train_acc": round(ta, 4),
+                     "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - start, 1)}
+            if (step + 1) % (args.log_interval * 4) == 0 or last:
+                entry["dev_loss"] = round(dev_loss(), 4)
+            history.append(entry)
+            eta = (time.time() - start) / (step + 1) * (args.steps - step - 1)
+            logging.info(f"step {step + 1}/{args.steps} " + " ".join(f"{k}={v}" for k, v in entry.items()
+                                                                     if k != "step") + f" eta={eta:.0f}s")
+
+    tmp = args.out / "llm.pth.tmp"
+    torch.save(llm.state_dict(), tmp)
+    tmp.replace(args.out / "llm.pth")
+    atomic_write_text(args.out / "history.json", json.dumps(history, indent=1) + "\n")
+    save_plot(history, args.out / "loss.png")
+    logging.info(f"wrote {args.out / 'llm.pth'} (load with --init_param {args.out / 'llm.pth'}::llm), "
+                 f"{args.out / 'loss.png'}; final dev loss {history[-1].get('dev_loss')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

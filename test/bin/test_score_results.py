@@ -1,0 +1,178 @@
+"""The score_results scoring stage: metrics, id matching, RESULTS.json / RESULTS.md upkeep."""
+
+import json
+import logging
+
+import pytest
+import sacrebleu
+
+from espnet_csst.bin import score_results
+from espnet_csst.bin.score_results import main
+
+REF = {
+    "u1": "Hello, World! How are you today?",
+    "u2": "¿Qué tal? The weather is nice.",
+    "u3": "The cat sat on the mat near the door.",
+    "u4": "We will meet again tomorrow morning.",
+}
+
+
+def write_text(path, mapping):
+    path.write_text("".join(f"{k} {v}".rstrip() + "\n" for k, v in mapping.items()), encoding="utf-8")
+    return path
+
+
+def score(tmp_path, hyp, system="sys", test_set="test_cs", task="st", ref=REF, extra=()):
+    hyp_path = write_text(tmp_path / f"hyp_{system}_{test_set}_{task}", hyp)
+    ref_path = write_text(tmp_path / f"ref_{test_set}", ref)
+    assert main(["--results_dir", str(tmp_path / "res"), "--system", system, "--test_set", test_set,
+                 "--task", task, "--hyp", str(hyp_path), "--ref", str(ref_path), *extra]) == 0
+    return load(tmp_path)
+
+
+def load(tmp_path):
+    return json.loads((tmp_path / "res" / "RESULTS.json").read_text(encoding="utf-8"))
+
+
+def values(results, system="sys", test_set="test_cs"):
+    return {r["metric"]: r["value"] for r in results["rows"]
+            if r["system"] == system and r["test_set"] == test_set}
+
+
+def test_perfect_hypothesis_scores_bleu_100_and_wer_0(tmp_path):
+    st = values(score(tmp_path, REF, task="st"))
+    assert st == {"BLEU": 100.0, "chrF": 100.0, "BLEU_lc.rm": 100.0, "chrF_lc.rm": 100.0}
+    asr = values(score(tmp_path, REF, task="asr"))
+    assert asr["WER"] == 0.0 and asr["CER"] == 0.0
+
+
+def test_bleu_and_chrf_equal_sacrebleu_and_record_signature(tmp_path):
+    hyp = {"u1": "Hello world, how are you?", "u2": "What's up? Weather is nice.",
+           "u3": "A cat sat on the mat by the door.", "u4": "We meet again tomorrow."}
+    results = score(tmp_path, hyp)
+    hyps, refs = list(hyp.values()), list(REF.values())
+    got = values(results)
+    assert got["BLEU"] == round(sacrebleu.corpus_bleu(hyps, [refs]).score, 2)
+    assert got["chrF"] == round(sacrebleu.corpus_chrf(hyps, [refs]).score, 2)
+    row = next(r for r in results["rows"] if r["metric"] == "BLEU")
+    assert row["signature"].startswith("nrefs:1|case:mixed|") and "tok:13a" in row["signature"]
+    assert row["n_utts"] == 4 and row["n_missing"] == 0 and row["task"] == "st"
+
+
+def test_lc_rm_ignores_case_and_punctuation_but_cased_does_not(tmp_path):
+    hyp = {k: score_results.remove_punctuation(v).upper() for k, v in REF.items()}
+    got = values(score(tmp_path, hyp))
+    assert got["BLEU_lc.rm"] == 100.0 and got["chrF_lc.rm"] == 100.0
+    assert got["BLEU"] < 50 and got["chrF"] < 50
+    lc_row = next(r for r in load(tmp_path)["rows"] if r["metric"] == "BLEU_lc.rm")
+    assert "case:lc" in lc_row["signature"] and "punct:rm" in lc_row["signature"]
+
+
+def test_asr_is_case_and_punctuation_insensitive_and_counts_errors(tmp_path):
+    hyp = {k: score_results.remove_punctuation(v).upper() for k, v in REF.items()}
+    hyp["u3"] = "the cat sat on a mat near the door"  # one substitution
+    rows = {r["metric"]: r for r in score(tmp_path, hyp, task="asr")["rows"]}
+    n_words = sum(len(score_results.normalise_lc_rm(v).split()) for v in REF.values())
+    assert rows["WER"]["n_errors"] == 1 and rows["WER"]["n_ref"] == n_words
+    assert rows["WER"]["value"] == round(100 / n_words, 2)
+    assert rows["CER"]["n_errors"] == 3  # "the" -> "a": 1 substitution + 2 deletions
+    assert "unit:word" in rows["WER"]["signature"]
+
+
+def test_missing_hypothesis_is_empty_counted_and_lowers_score(tmp_path, caplog):
+    full = values(score(tmp_path, REF, system="full"), system="full")
+    hyp = {k: v for k, v in REF.items() if k != "u2"}
+    with caplog.at_level(logging.WARNING):
+        results = score(tmp_path, hyp, system="partial")
+    partial = values(results, system="partial")
+    assert all(partial[m] < full[m] for m in full)
+    assert {r["n_missing"] for r in results["rows"] if r["system"] == "partial"} == {1}
+    assert "1 of 4" in caplog.text and "u2" in caplog.text
+
+
+def test_empty_hypothesis_line_is_accepted(tmp_path):
+    hyp = dict(REF, u4="")
+    rows = score(tmp_path, hyp, task="asr")["rows"]
+    assert {r["n_missing"] for r in rows} == {0}
+    assert values({"rows": rows})["WER"] > 0
+
+
+def test_extra_hypothesis_id_raises_naming_the_file(tmp_path):
+    with pytest.raises(ValueError, match="hyp_with_extra.*'u9'.*same test set"):
+        score(tmp_path, dict(REF, u9="stray"), system="with_extra")
+    assert not (tmp_path / "res" / "RESULTS.json").exists()
+
+
+def test_empty_reference_raises_naming_it(tmp_path):
+    (tmp_path / "empty_ref").write_text("")
+    write_text(tmp_path / "hyp", REF)
+    with pytest.raises(ValueError, match="empty_ref.*empty"):
+        main(["--results_dir", str(tmp_path / "res"), "--system", "s", "--test_set", "t",
+              "--task", "st", "--hyp", str(tmp_path / "hyp"), "--ref", str(tmp_path / "empty_ref")])
+
+
+def test_rows_accumulate_across_systems_and_are_replaced_on_rescoring(tmp_path):
+    score(tmp_path, REF, system="a")
+    score(tmp_path, REF, system="b", test_set="test_mono")
+    score(tmp_path, REF, system="b", task="asr", test_set="test_mono")
+    results = score(tmp_path, {"u1": "nothing alike"}, system="a", extra=["--decode_dir", "exp/a"])
+    keys = [(r["system"], r["test_set"], r["metric"]) for r in results["rows"]]
+    assert len(keys) == len(set(keys)) == 10  # 4 (a) + 4 + 2 (b), no duplicates
+    assert keys[0] == ("a", "test_cs", "BLEU")  # replaced in place, order kept
+    assert values(results, system="a")["BLEU"] < 100
+    assert values(results, system="b", test_set="test_mono")["BLEU"] == 100
+    assert {r["decode_dir"] for r in results["rows"] if r["system"] == "a"} == {"exp/a"}
+
+
+def test_corrupt_results_json_raises_and_is_left_untouched(tmp_path):
+    res = tmp_path / "res"
+    res.mkdir()
+    (res / "RESULTS.json").write_text('{"rows": [')
+    with pytest.raises(ValueError, match="RESULTS.json.*delete it"):
+        score(tmp_path, REF)
+    assert (res / "RESULTS.json").read_text() == '{"rows": ['
+    (res / "RESULTS.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="RESULTS.json.*not a results file"):
+        main(["--results_dir", str(res), "--render_only"])
+    assert (res / "RESULTS.json").read_text() == "[1, 2]"
+
+
+def test_results_md_lists_every_system_commands_and_timings(tmp_path, capsys):
+    (tmp_path / "timings.tsv").write_text("1\tdata prep\t12.5\n2\ttrain\t3600\n")
+    score(tmp_path, REF, system="csst_linear", extra=["--command", "./run.sh --stage 9"])
+    score(tmp_path, REF, system="peer_espnet_st", test_set="test_mono",
+          extra=["--timings", str(tmp_path / "timings.tsv"), "--title", "Mini CS",
+                 "--header_note", "machine: test box"])
+    out = capsys.readouterr().out
+    assert "peer_espnet_st" in out and "BLEU_lc.rm" in out and "100.00" in out
+    md = (tmp_path / "res" / "RESULTS.md").read_text()
+    assert md.startswith("# Mini CS\n") and "machine: test box" in md
+    assert "| csst_linear | test_cs | 100.00 |" in md
+    assert "| peer_espnet_st | test_mono | 100.00 |" in md
+    assert "./run.sh --stage 9" in md and "tok:13a" in md
+    assert "| 2 | train | 3600.0 | 1:00:00 |" in md and "**3612.5**" in md
+
+
+def test_render_only_rebuilds_markdown_with_stored_timings(tmp_path):
+    (tmp_path / "timings.tsv").write_text("1\tdecode\t61\n")
+    score(tmp_path, REF, extra=["--timings", str(tmp_path / "timings.tsv"), "--title", "T"])
+    md_path = tmp_path / "res" / "RESULTS.md"
+    expected = md_path.read_text()
+    md_path.unlink()
+    assert main(["--results_dir", str(tmp_path / "res"), "--render_only"]) == 0
+    assert md_path.read_text() == expected and "0:01:01" in expected
+
+
+def test_render_only_on_empty_dir_and_argument_checks(tmp_path):
+    assert main(["--results_dir", str(tmp_path / "new"), "--render_only"]) == 0
+    assert "No results scored yet" in (tmp_path / "new" / "RESULTS.md").read_text()
+    with pytest.raises(SystemExit):
+        main(["--results_dir", str(tmp_path / "new"), "--system", "s"])  # --hyp etc. missing
+    with pytest.raises(SystemExit):
+        main(["--results_dir", str(tmp_path / "new"), "--render_only", "--hyp", "h"])
+
+
+def test_bad_timings_line_names_file_and_line(tmp_path):
+    (tmp_path / "timings.tsv").write_text("1\tok\t3\n2 no tabs 4\n")
+    with pytest.raises(ValueError, match=r"timings.tsv:2"):
+        score(tmp_path, REF, extra=["--timings", str(tmp_path / "timings.tsv")])

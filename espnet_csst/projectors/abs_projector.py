@@ -20,11 +20,23 @@ class AbsProjector(torch.nn.Module, ABC):
         """(B, T, input_size), (B,) -> (B, T', output_size), (B,)"""
 
 
+def zero_padding(x: torch.Tensor, x_lens: torch.Tensor) -> torch.Tensor:
+    """Zero the frames at and beyond each sequence's length.
+
+    Encoders leave arbitrary values in padded frames; a frame group that straddles the
+    end of a sequence must see zeros there, as it does when the sequence is alone.
+    """
+    valid = torch.arange(x.size(1), device=x.device)[None, :] < x_lens.to(x.device)[:, None]
+    return x.masked_fill(~valid[..., None], 0.0)
+
+
 def stack_frames(x: torch.Tensor, x_lens: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """Concatenate every ``k`` consecutive frames: (B, T, D) -> (B, ceil(T/k), k*D).
 
-    The tail is zero-padded; the output length counts a partial group as a frame.
+    Frames beyond each length and the tail are zero-padded; the output length counts a
+    partial group as a frame.
     """
+    x = zero_padding(x, x_lens)
     b, t, d = x.shape
     pad = (-t) % k
     if pad:

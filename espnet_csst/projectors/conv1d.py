@@ -1,6 +1,6 @@
 import torch
 
-from espnet_csst.projectors.abs_projector import AbsProjector
+from espnet_csst.projectors.abs_projector import AbsProjector, zero_padding
 
 
 class Conv1dProjector(AbsProjector):
@@ -23,6 +23,7 @@ class Conv1dProjector(AbsProjector):
 
     def forward(self, x, x_lens):
         k = self.downsample
+        x = zero_padding(x, x_lens)
         pad = (-x.size(1)) % k
         if pad:
             x = torch.nn.functional.pad(x, (0, 0, 0, pad))

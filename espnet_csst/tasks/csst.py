@@ -37,6 +37,7 @@ from espnet2.torch_utils.initialize import initialize
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.trainer import Trainer
+from espnet2.utils import config_argparse
 from espnet2.utils.get_default_kwargs import get_default_kwargs
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import int_or_none, str2bool, str_or_none
@@ -100,6 +101,32 @@ model_choices = ClassChoices(
 )
 
 
+class _ConfigCheckingParser(config_argparse.ArgumentParser):
+    """ESPnet's parser, which also checks ``choices`` of options set in the --config file.
+
+    ESPnet's parser turns the config file into defaults, which argparse never checks:
+    a typo such as ``projector: foo`` would only fail in ``build_model``, after the
+    LLM (possibly a large pretrained one) is loaded. Here it is the same one-line
+    argparse error as on the command line.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):
+        ns, rest = super().parse_known_args(args, namespace)
+        if getattr(ns, "config", None) is not None:
+            import yaml
+
+            with open(ns.config, "r", encoding="utf-8") as f:
+                keys = set(yaml.safe_load(f) or {})
+            for action in self._actions:
+                if action.choices is not None and action.dest in keys:
+                    value = getattr(ns, action.dest)
+                    if value not in action.choices:
+                        choices = ", ".join(map(repr, action.choices))
+                        self.error(f"argument --{action.dest} (from {ns.config}): invalid choice: "
+                                   f"{value!r} (choose from {choices})")
+        return ns, rest
+
+
 class CSSTTask(AbsTask):
     num_optimizers: int = 1
 
@@ -114,6 +141,12 @@ class CSSTTask(AbsTask):
     ]
 
     trainer = Trainer
+
+    @classmethod
+    def get_parser(cls) -> config_argparse.ArgumentParser:
+        parser = super().get_parser()
+        parser.__class__ = _ConfigCheckingParser  # same parser, config choices checked too
+        return parser
 
     @classmethod
     def add_task_arguments(cls, parser: argparse.ArgumentParser):

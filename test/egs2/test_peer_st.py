@@ -79,7 +79,11 @@ def bpe_and_tokens(train: Path, out: Path):
 def micro_config(path: Path) -> Path:
     conf = yaml.safe_load((RECIPE_CONF / "peer_st.yaml").read_text(encoding="utf-8"))
     conf.pop("batch_bins", None)
-    conf.update(MICRO)
+    for key, value in MICRO.items():
+        if isinstance(value, dict):
+            conf[key] = {**conf.get(key, {}), **value}
+        else:
+            conf[key] = value
     path.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
     return path
 
@@ -97,7 +101,7 @@ def test_peer_st_trains_and_decodes_from_a_path_with_a_space(tmp_path, mini_corp
 
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.pop("OMP_NUM_THREADS", None)
+    env["OMP_NUM_THREADS"] = "1"   # micro model: one thread per process beats contended cores
     cmd = [
         "bash", str(SCRIPT),
         "--train_dir", str(data / "train"),   # absolute paths with a space ...

@@ -141,8 +141,9 @@ EOF
 
 if run_stage 1 "data preparation"; then
     log "local/data.sh ${local_data_opts} -> data/"
-    # shellcheck disable=SC2086
-    ./local/data.sh --nj "${nj}" ${local_data_opts}
+    # shell-parse the options so that quoted values (--corpus_opts '--n_train_cs 50') stay whole
+    eval "data_opts=(${local_data_opts})"
+    ./local/data.sh --nj "${nj}" "${data_opts[@]}"
     end_stage
 fi
 

@@ -1,0 +1,145 @@
+"""ESPnetCSSTModel: sequence layout, loss masking, gradients and over-long utterances."""
+
+import logging
+import math
+
+import pytest
+import torch
+
+from espnet_csst.models.csst_model import IGNORE
+from test.csst_utils import make_batch, random_speech, tiny_model
+
+TEXTS = ["the cat eats a good book", "el perro come agua hoy"]
+TASKS = ["asr en en", "st es en"]
+
+
+@pytest.fixture
+def model(tiny_codec):
+    return tiny_model(tiny_codec)
+
+
+@pytest.fixture
+def batch(tiny_preprocessor):
+    return make_batch(tiny_preprocessor, random_speech([0.5, 0.8]), TASKS, TEXTS)
+
+
+def sequences(model, batch, left_pad=False, with_text=True):
+    sp, sp_lens = model.speech_embeddings(batch["speech"], batch["speech_lengths"])
+    extra = (batch["text"], batch["text_lengths"]) if with_text else ()
+    seq = model.build_sequences(sp, sp_lens, batch["prefix"], batch["prefix_lengths"], batch["instruction"],
+                                batch["instruction_lengths"], *extra, left_pad=left_pad)
+    return seq, sp, sp_lens
+
+
+@pytest.mark.parametrize("left_pad", [False, True])
+def test_labels_cover_only_target_and_eos(model, batch, tiny_codec, left_pad):
+    seq, sp, sp_lens = sequences(model, batch, left_pad=left_pad)
+    big = seq["inputs_embeds"].size(1)
+    for i in range(2):
+        p, s = int(batch["prefix_lengths"][i]), int(sp_lens[i])
+        n, t = int(batch["instruction_lengths"][i]), int(batch["text_lengths"][i])
+        length = p + s + n + t + 1
+        assert int(seq["lengths"][i]) == length
+        off = big - length if left_pad else 0
+        expected = torch.full((big,), IGNORE)
+        expected[off + p + s + n: off + length] = torch.cat([batch["text"][i, :t], torch.tensor([tiny_codec.eos_id])])
+        assert torch.equal(seq["labels"][i], expected)
+        assert seq["attention_mask"][i].tolist() == [int(off <= j < off + length) for j in range(big)]
+        assert seq["speech_mask"][i].tolist() == [off + p <= j < off + p + s for j in range(big)]
+        # the embeddings are the prompt, speech and target pieces in order
+        emb = seq["inputs_embeds"][i]
+        torch.testing.assert_close(emb[off: off + p], model.llm.embed(batch["prefix"][i, :p]))
+        torch.testing.assert_close(emb[off + p: off + p + s], sp[i, :s])
+        torch.testing.assert_close(emb[off + length - t - 1: off + length - 1], model.llm.embed(batch["text"][i, :t]))
+        assert not emb[:off].any() and not emb[off + length:].any()
+
+
+def test_sequences_without_text_have_no_labels(model, batch):
+    seq, _, sp_lens = sequences(model, batch, left_pad=True, with_text=False)
+    assert (seq["labels"] == IGNORE).all()
+    assert seq["lengths"].tolist() == (batch["prefix_lengths"] + sp_lens + batch["instruction_lengths"]).tolist()
+    assert seq["attention_mask"][:, -1].tolist() == [1, 1]  # left padded: every prompt ends at the last column
+
+
+def test_loss_ignores_prompt_and_speech_logits(model, batch, tiny_codec):
+    seq, _, _ = sequences(model, batch)
+    labels = seq["labels"]
+    torch.manual_seed(0)
+    logits = torch.randn(*labels.shape, tiny_codec.vocab_size)
+    loss, acc, count = model.target_loss(logits, labels)
+    assert count == int(batch["text_lengths"].sum()) + 2
+    assert 0.0 <= float(acc) <= 1.0
+
+    # the reference: next-token cross-entropy on the target tokens and EOS only
+    terms = [-torch.log_softmax(logits[i, j - 1], -1)[labels[i, j]]
+             for i in range(2) for j in range(1, labels.size(1)) if labels[i, j] != IGNORE]
+    torch.testing.assert_close(loss, torch.stack(terms).mean())
+
+    # logits at a position whose next label is IGNORE (prompt, speech, padding, last) do not count
+    used = torch.zeros_like(labels, dtype=torch.bool)
+    used[:, :-1] = labels[:, 1:] != IGNORE
+    changed = logits.clone()
+    changed[~used] = torch.randn(int((~used).sum()), tiny_codec.vocab_size) * 10
+    assert torch.equal(model.target_loss(changed, labels)[0], loss)
+    changed = logits.clone()
+    changed[seq["speech_mask"]] += 5 * torch.randn(int(seq["speech_mask"].sum()), tiny_codec.vocab_size)
+    assert torch.equal(model.target_loss(changed, labels)[0], loss)
+
+    # ... while those at target positions do
+    for i in range(2):
+        j = int(used[i].nonzero()[-1])  # predicts EOS
+        changed = logits.clone()
+        changed[i, j, labels[i, j + 1]] += 3.0
+        assert model.target_loss(changed, labels)[0] < loss
+        j = int(used[i].nonzero()[0])  # the last instruction token predicts the first target token
+        changed = logits.clone()
+        changed[i, j] = torch.randn(tiny_codec.vocab_size)
+        assert not torch.equal(model.target_loss(changed, labels)[0], loss)
+
+
+def test_forward_loss_stats_and_gradients(model, batch):
+    model.train()
+    loss, stats, weight = model(**batch)
+    assert loss.numel() == 1 and math.isfinite(float(loss.detach()))
+    assert 0.0 <= float(stats["acc"]) <= 1.0
+    assert float(stats["skipped_too_long"]) == 0.0
+    assert int(weight) == 2
+    loss.sum().backward()
+    for name in ("encoder", "projector", "llm"):
+        grads = [p.grad for p in getattr(model, name).parameters() if p.grad is not None]
+        assert grads and any(bool(g.abs().sum() > 0) for g in grads), f"no gradient reaches the {name}"
+
+
+def test_label_smoothing_changes_the_loss(tiny_codec, batch):
+    plain = tiny_model(tiny_codec)
+    smooth = tiny_model(tiny_codec)
+    smooth.lsm_weight = 0.1
+    assert not torch.isclose(plain(**batch)[0], smooth(**batch)[0])
+
+
+def test_too_long_utterances_are_skipped(tiny_codec, tiny_preprocessor, caplog):
+    model = tiny_model(tiny_codec, max_positions=40)
+    long_text = " ".join(["the good teacher sees a big red car today"] * 4)
+    texts = ["the cat", long_text, "el gato"]
+    batch = make_batch(tiny_preprocessor, random_speech([0.3, 0.3, 0.4]), ["asr en en"] * 3, texts)
+    with caplog.at_level(logging.WARNING):
+        loss, stats, weight = model(**batch)
+    assert model.n_skipped_too_long == 1
+    assert float(stats["skipped_too_long"]) == 1.0
+    assert int(weight) == 2
+    assert math.isfinite(float(loss.detach())) and float(loss.detach()) > 0
+    assert any("longer than the LLM context" in r.getMessage() for r in caplog.records)
+    # the loss is that of the two short utterances alone
+    keep = torch.tensor([0, 2])
+    short = {k: v[keep] for k, v in batch.items()}
+    for k in ("speech", "text"):
+        short[k] = short[k][:, : int(short[f"{k}_lengths"].max())]
+    torch.testing.assert_close(model(**short)[0], loss)
+    assert model.n_skipped_too_long == 1
+
+    # all too long: zero loss, no crash, counted
+    only_long = make_batch(tiny_preprocessor, random_speech([0.3, 0.4]), ["asr en en"] * 2, [long_text] * 2)
+    loss, stats, weight = model(**only_long)
+    assert float(loss) == 0.0 and int(weight) == 0
+    assert model.n_skipped_too_long == 3
+    loss.sum().backward()  # still differentiable: the trainer's backward does not crash

@@ -112,6 +112,12 @@ def write(out: Path, kept: Dict[str, dict], dropped: List[tuple]):
     replace_dir(tmp, out)
 
 
+def _reason_kind(why: str) -> str:
+    """The kind of a drop reason for the summary (the reasons themselves carry values)."""
+    kinds = {"empty": "empty text", "language": "language", "duration": "duration", "no": "no utt2lang"}
+    return kinds.get(why.split(" ")[0], why)
+
+
 def get_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True, choices=["asr", "st"])
@@ -143,7 +149,7 @@ def main(argv=None):
               f"({len(dropped)} dropped; first reason: {dropped[0][2] if dropped else 'no input'})", file=sys.stderr)
         return 1
     write(args.out, kept, dropped)
-    reasons = collections.Counter(why.split(" ")[0] + " " + why.split(" ")[1] for _, _, why in dropped)
+    reasons = collections.Counter(_reason_kind(why) for _, _, why in dropped)
     print(f"{args.out}: {len(kept)} utterances ({args.task}{' -> ' + args.tgt_lang if args.tgt_lang else ''}) "
           f"from {' '.join(map(str, args.src))}; dropped {len(dropped)}"
           + (f" ({', '.join(f'{n}: {r}' for r, n in reasons.items())}; see {args.out / 'dropped'})" if dropped else ""))

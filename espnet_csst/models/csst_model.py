@@ -178,7 +178,6 @@ class ESPnetCSSTModel(AbsESPnetModel):
         instruction_lengths: torch.Tensor,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
-        batch_size = speech.size(0)
         sp_emb, sp_lens = self.speech_embeddings(speech, speech_lengths)
         total_len = prefix_lengths + sp_lens + instruction_lengths + text_lengths + 1
         keep = ~self._too_long(total_len)

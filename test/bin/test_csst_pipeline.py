@@ -1,0 +1,174 @@
+"""The recipe's CSST stages end to end on the tiny corpus, at toy sizes:
+
+task dirs (make_task_dir) -> token list (make_token_list) -> statistics
+(csst_train --collect_stats) -> training (csst_train, 2 epochs) -> decoding
+(csst_inference) -> packing (pack_csst) -> ESPnet's unpack -> reloading.
+
+The command lines copy egs2/TEMPLATE/csst1/csst.sh stages 2-4, 6-7 and 10.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+import torch
+
+from espnet_csst.bin import copy_data_dir, make_task_dir, make_token_list
+from test.csst_utils import LLM_CONFIG, subprocess_env, write_config
+
+MODEL_FILE = "valid.acc.best.pth"
+
+
+def run(module, *args, cwd):
+    r = subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
+                       env=subprocess_env(), cwd=cwd, timeout=600)
+    assert r.returncode == 0, f"{module} failed:\n{r.stderr[-4000:]}"
+    return r
+
+
+def task_data_args(prefix, d):
+    return [f"--{prefix}_data_path_and_name_and_type", f"{d}/wav.scp,speech,sound",
+            f"--{prefix}_data_path_and_name_and_type", f"{d}/text,text,text",
+            f"--{prefix}_data_path_and_name_and_type", f"{d}/task,task,text",
+            f"--{prefix}_data_path_and_name_and_type", f"{d}/src_text,src_text,text"]
+
+
+@pytest.fixture(scope="module")
+def pipeline(mini_corpus, tmp_path_factory):
+    work = tmp_path_factory.mktemp("csst")
+    raw = work / "dump" / "raw"
+    # stage 2: absolute audio paths
+    for s in ("train_mono_es", "dev_mono", "test_mono_es"):
+        assert copy_data_dir.main(["--audio_root", str(mini_corpus), str(mini_corpus / "data" / s), str(raw / s)]) == 0
+    # stage 3: task dirs
+    mk = ["--languages", "es", "en", "cs", "--task", "st", "--tgt_lang", "en"]
+    assert make_task_dir.main([*mk, "--out", str(raw / "stageB_train"), str(raw / "train_mono_es")]) == 0
+    assert make_task_dir.main([*mk, "--out", str(raw / "stageB_valid"), str(raw / "dev_mono")]) == 0
+    assert make_task_dir.main([*mk, "--min_dur", "0", "--max_dur", "1e9", "--out", str(raw / "test_st"),
+                               str(raw / "test_mono_es")]) == 0
+    # stage 4: token list
+    token_dir = work / "token_list"
+    assert make_token_list.main([
+        "--token_type", "bpe", "--out", str(token_dir), "--vocab_size", "150", "--languages", "es", "en", "cs",
+        "--kaldi_text", str(raw / "stageB_train" / "text"), str(raw / "stageB_train" / "src_text"),
+        "--text", str(mini_corpus / "text" / "parallel.es"), str(mini_corpus / "text" / "parallel.en")]) == 0
+    # as in the recipe, paths are relative to the recipe directory (here: work), so that the
+    # packed model's config refers to files inside the archive
+    token_args = ["--token_type", "bpe", "--token_list", "token_list/tokens.txt", "--bpemodel", "token_list/bpe.model"]
+    write_config(work / "train_csst.yaml", normalize="global_mvn",
+                 llm_conf={"arch": "llama", "config": dict(LLM_CONFIG, max_position_embeddings=256)})
+    data = [*task_data_args("train", "dump/raw/stageB_train"), *task_data_args("valid", "dump/raw/stageB_valid")]
+    # stage 6: statistics
+    run("espnet_csst.bin.csst_train", "--collect_stats", "true", "--config", "train_csst.yaml", *token_args,
+        "--normalize", "none", "--num_workers", "0", *data,
+        "--train_shape_file", "dump/raw/stageB_train/wav.scp", "--valid_shape_file", "dump/raw/stageB_valid/wav.scp",
+        "--output_dir", "stats", cwd=work)
+    # stage 7: training
+    run("espnet_csst.bin.csst_train", "--config", "train_csst.yaml", "--ngpu", "0", *token_args,
+        "--normalize_conf", "stats_file=stats/train/feats_stats.npz", *data,
+        "--train_shape_file", "stats/train/speech_shape", "--valid_shape_file", "stats/valid/speech_shape",
+        "--resume", "true", "--output_dir", "csst", cwd=work)
+    exp = work / "csst"
+    # stage 10: decoding, in batches of 4 (6 utterances: a full and a partial batch)
+    run("espnet_csst.bin.csst_inference", "--ngpu", "0", "--batch_size", "4", "--maxlen", "20",
+        "--csst_train_config", "csst/config.yaml", "--csst_model_file", f"csst/{MODEL_FILE}",
+        "--data_path_and_name_and_type", "dump/raw/test_st/wav.scp,speech,sound",
+        "--data_path_and_name_and_type", "dump/raw/test_st/task,task,text",
+        "--output_dir", "csst/decode_st_test", cwd=work)
+    dec = exp / "decode_st_test"
+    stats = work / "stats" / "train" / "feats_stats.npz"
+    return {"work": work, "raw": raw, "exp": exp, "dec": dec, "stats": stats, "token_dir": token_dir}
+
+
+def read_kv(path: Path) -> dict:
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        k, _, v = line.partition(" ")
+        out[k] = v
+    return out
+
+
+def test_statistics_and_training_outputs(pipeline):
+    work, exp = pipeline["work"], pipeline["exp"]
+    n_train = len((pipeline["raw"] / "stageB_train" / "wav.scp").read_text().splitlines())
+    assert len((work / "stats" / "train" / "speech_shape").read_text().splitlines()) == n_train
+    assert pipeline["stats"].is_file()
+    assert (exp / MODEL_FILE).exists() and (exp / "config.yaml").is_file()
+    assert (exp / "2epoch.pth").exists()
+    import yaml
+
+    conf = yaml.safe_load((exp / "config.yaml").read_text())
+    assert conf["projector"] == "linear" and conf["llm"] == "hf_causal_lm"
+    assert conf["token_list"][0] == "<blank>" and conf["token_list"][-1] == "<sos/eos>"
+
+
+def test_inference_writes_one_line_per_utterance(pipeline):
+    keys = list(read_kv(pipeline["raw"] / "test_st" / "wav.scp"))
+    assert len(keys) == 6
+    best = pipeline["dec"] / "1best_recog"
+    outputs = {name: read_kv(best / name) for name in ("text", "token", "token_int", "score")}
+    for name, kv in outputs.items():
+        assert sorted(kv) == sorted(keys), name
+    for k in keys:
+        ids = [int(t) for t in outputs["token_int"][k].split()]
+        assert len(ids) <= 20
+        assert len(outputs["token"][k].split()) == len(ids)
+        assert float(outputs["score"][k]) <= 0.0
+
+
+@pytest.fixture(scope="module")
+def unpacked(pipeline):
+    from espnet2.main_funcs.pack_funcs import unpack
+
+    out = pipeline["work"] / "packed" / "csst.zip"
+    out.parent.mkdir()
+    r = run("espnet_csst.bin.pack_csst", "--model_dir", "csst", "--model_file", MODEL_FILE,
+            "--out", "packed/csst.zip", cwd=pipeline["work"])
+    assert "bpe.model" in r.stdout and "feats_stats.npz" in r.stdout
+    assert out.is_file() and not list(out.parent.glob(".*tmp*"))
+    return unpack(out, pipeline["work"] / "unpacked")
+
+
+def test_pack_unpack_reload(pipeline, unpacked):
+    from espnet_csst.tasks.csst import CSSTTask
+
+    assert set(unpacked) == {"csst_train_config", "csst_model_file"}
+    root = pipeline["work"] / "unpacked"
+    for f in unpacked.values():
+        assert Path(f).resolve().is_relative_to(root.resolve())
+    import yaml
+
+    conf = yaml.safe_load(Path(unpacked["csst_train_config"]).read_text())
+    # the sentencepiece model and the statistics travel with the model
+    for path in (conf["bpemodel"], conf["normalize_conf"]["stats_file"]):
+        assert Path(path).resolve().is_relative_to(root.resolve()) and Path(path).is_file()
+
+    model, _ = CSSTTask.build_model_from_file(unpacked["csst_train_config"], unpacked["csst_model_file"], "cpu")
+    trained = torch.load(pipeline["exp"] / MODEL_FILE, map_location="cpu")
+    state = model.state_dict()
+    assert set(state) == set(trained)
+    for k, v in trained.items():
+        assert torch.equal(state[k], v), k
+
+
+def test_speech2text_from_unpacked_files_decodes_the_same(pipeline, unpacked):
+    from espnet_csst.bin.csst_inference import Speech2Text
+
+    s2t = Speech2Text(unpacked["csst_train_config"], unpacked["csst_model_file"], task_spec="st es en", maxlen=20)
+    wav = read_kv(pipeline["raw"] / "test_st" / "wav.scp")
+    texts = read_kv(pipeline["dec"] / "1best_recog" / "text")
+    token_int = read_kv(pipeline["dec"] / "1best_recog" / "token_int")
+    scores = read_kv(pipeline["dec"] / "1best_recog" / "score")
+    keys = list(wav)
+    speeches = [soundfile.read(wav[k], dtype="float32")[0] for k in keys]
+    # the same batches as the inference binary (batch_size 4 in key order): the same padding
+    hyps = s2t.batch(speeches[:4]) + s2t.batch(speeches[4:])
+    for k, nbest in zip(keys, hyps):
+        assert nbest[0]["text"] == texts.get(k, ""), k
+        assert " ".join(map(str, nbest[0]["token_int"])) == token_int[k], k
+        # the score depends on the audio: the same model saw the same input
+        assert nbest[0]["score"] == pytest.approx(float(scores[k]), abs=1e-5), k

@@ -1,0 +1,51 @@
+"""CSSTPreprocessor: task prompts, text ids, audio."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from espnet_csst.train.preprocessor import CSSTPreprocessor
+
+
+def test_prompt_and_text_ids(tiny_preprocessor, tiny_codec):
+    out = tiny_preprocessor("u1", {"speech": np.zeros(160, dtype=np.float64), "text": " the cat ",
+                                   "src_text": "el gato", "task": "st es en"})
+    assert out["prefix"][0] == tiny_codec.bos_id
+    assert tiny_codec.decode(out["prefix"][1:]) == "Speech:"
+    assert tiny_codec.decode(out["instruction"]) == "Translate the Spanish speech into English:"
+    assert tiny_codec.decode(out["text"]) == "the cat" and tiny_codec.decode(out["src_text"]) == "el gato"
+    assert "task" not in out and out["speech"].dtype == np.float32
+    for key in ("prefix", "instruction", "text", "src_text"):
+        assert out[key].dtype == np.int64
+    # prompts never contain <unk>: the token list is trained on them
+    assert tiny_codec.token_list.index("<unk>") not in out["prefix"].tolist() + out["instruction"].tolist()
+
+
+def test_default_task_and_no_task(tiny_bpe):
+    kw = dict(train=False, token_type="bpe", token_list=str(tiny_bpe["token_list"]), bpemodel=str(tiny_bpe["bpemodel"]))
+    with_default = CSSTPreprocessor(default_task="asr en en", **kw)
+    assert "prefix" in with_default("u", {"speech": np.zeros(10, dtype=np.float32)})
+    # an explicit task wins over the default
+    a = with_default("u", {"task": "st es en"})["instruction"]
+    b = with_default("u", {"task": "asr en en"})["instruction"]
+    assert a.tolist() != b.tolist()
+    assert "prefix" not in CSSTPreprocessor(**kw)("u", {"speech": np.zeros(10, dtype=np.float32)})
+
+
+def test_bad_task_names_the_utterance(tiny_preprocessor):
+    with pytest.raises(ValueError, match="utterance u7: bad task spec"):
+        tiny_preprocessor("u7", {"task": "translate es en"})
+
+
+def test_multichannel_audio_is_averaged(tiny_preprocessor):
+    stereo = np.stack([np.ones(100), 3 * np.ones(100)], axis=1)
+    out = tiny_preprocessor("u", {"speech": stereo})
+    assert out["speech"].shape == (100,) and np.allclose(out["speech"], 2.0)
+
+
+def test_empty_text_warns(tiny_preprocessor, caplog):
+    with caplog.at_level(logging.WARNING):
+        out = tiny_preprocessor("u9", {"text": "  ", "task": "asr en en"})
+    assert out["text"].size == 0
+    assert any("u9" in r.getMessage() and "empty" in r.getMessage() for r in caplog.records)

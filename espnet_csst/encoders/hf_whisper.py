@@ -64,13 +64,17 @@ class HFWhisperEncoder(AbsEncoder):
     def forward(self, xs_pad: torch.Tensor, ilens: torch.Tensor, prev_states=None):
         if xs_pad.dim() == 3:  # (B, T, 1) raw audio from a frontend-less config
             xs_pad = xs_pad.squeeze(-1)
-        feats = self.log_mel(xs_pad)
-        if feats.size(-1) > self.n_frames:
+        frames = xs_pad.size(-1) // self.hop
+        if frames > self.n_frames:
             raise ValueError(
-                f"utterance of {feats.size(-1)} frames exceeds Whisper's {self.n_frames}-frame (30 s) window; "
+                f"utterance of {frames} frames exceeds Whisper's {self.n_frames}-frame (30 s) window; "
                 "segment long audio before training"
             )
-        feats = torch.nn.functional.pad(feats, (0, self.n_frames - feats.size(-1)))
+        # pad the *audio* to the window, as Whisper's feature extractor does: the padding is
+        # then log-mel silence (clamped to peak - 8), not zeros in the normalised feature domain
+        n_samples = self.n_frames * self.hop
+        xs_pad = torch.nn.functional.pad(xs_pad[..., :n_samples], (0, n_samples - min(xs_pad.size(-1), n_samples)))
+        feats = self.log_mel(xs_pad)
         out = self.encoder(feats).last_hidden_state
         olens = torch.div(ilens, self.hop * 2, rounding_mode="floor") + 1
         olens = olens.clamp(max=out.size(1))

@@ -172,3 +172,17 @@ def test_speech2text_from_unpacked_files_decodes_the_same(pipeline, unpacked):
         assert " ".join(map(str, nbest[0]["token_int"])) == token_int[k], k
         # the score depends on the audio: the same model saw the same input
         assert nbest[0]["score"] == pytest.approx(float(scores[k]), abs=1e-5), k
+
+
+def test_speech2text_needs_a_task_and_gives_nbest(pipeline, unpacked):
+    from espnet_csst.bin.csst_inference import Speech2Text
+
+    wav = read_kv(pipeline["raw"] / "test_st" / "wav.scp")
+    speech = soundfile.read(next(iter(wav.values())), dtype="float32")[0]
+    with pytest.raises(ValueError, match="task_spec"):
+        Speech2Text(unpacked["csst_train_config"], unpacked["csst_model_file"])(speech)
+    s2t = Speech2Text(unpacked["csst_train_config"], unpacked["csst_model_file"], task_spec="asr es es",
+                      beam_size=2, nbest=2, maxlen=5)
+    hyps = s2t(torch.tensor(speech))
+    assert len(hyps) == 2 and all(set(h) == {"text", "token", "token_int", "score"} for h in hyps)
+    assert hyps[0]["score"] >= hyps[1]["score"]

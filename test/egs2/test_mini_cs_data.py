@@ -22,7 +22,7 @@ def make_recipe_copy(tmp_path: Path) -> Path:
 def test_data_stages_generate_and_import_validated_dirs(tmp_path):
     d = make_recipe_copy(tmp_path)
     opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
-    r = subprocess.run(["./run.sh", "--nj", "2", "--corpus_opts", opts], cwd=d,
+    r = subprocess.run(["./local/data.sh", "--nj", "2", "--corpus_opts", opts], cwd=d,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Stage 1: generating the mini es-en corpus" in r.stdout
@@ -34,14 +34,14 @@ def test_data_stages_generate_and_import_validated_dirs(tmp_path):
     assert "data/test_cs: OK" in r.stdout
 
     # rerunning skips generation and keeps the corpus
-    r2 = subprocess.run(["./run.sh", "--stage", "1", "--stop_stage", "1"], cwd=d,
+    r2 = subprocess.run(["./local/data.sh", "--stage", "1", "--stop_stage", "1"], cwd=d,
                         capture_output=True, text=True)
     assert r2.returncode == 0 and "already generated" in r2.stdout
 
 
 def test_unknown_option_lists_the_options(tmp_path):
     d = make_recipe_copy(tmp_path)
-    r = subprocess.run(["./run.sh", "--bogus", "1"], cwd=d, capture_output=True, text=True)
+    r = subprocess.run(["./local/data.sh", "--bogus", "1"], cwd=d, capture_output=True, text=True)
     assert r.returncode == 1
     assert "unknown option '--bogus'" in r.stderr and "--stage" in r.stderr
     assert not (d / "data").exists()

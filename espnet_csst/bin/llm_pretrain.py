@@ -194,7 +194,7 @@ def main(argv=None):
                 ids, labels, mask = collate(dev[k : k + args.batch_size], codec.pad_id)
                 loss, _ = lm_loss(llm, ids, labels, mask)
                 n = int((labels[:, 1:] != IGNORE).sum())
-                total += float(loss) * n
+                total += loss.item() * n
                 count += n
         llm.train()
         return total / max(count, 1)
@@ -216,7 +216,7 @@ def main(argv=None):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(llm.parameters(), 1.0)
         opt.step()
-        running.append((float(loss), float(acc)))
+        running.append((loss.item(), acc.item()))
         last = step + 1 == args.steps
         if (step + 1) % args.log_interval == 0 or last:
             tl = sum(x for x, _ in running) / len(running)

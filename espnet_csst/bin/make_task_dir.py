@@ -29,7 +29,8 @@ from espnet_csst.utils.fileio import atomic_open, replace_dir
 CARRIED = ("wav.scp", "utt2spk", "utt2dur", "utt2lang")
 
 
-def _source_text(src: Path, lang: str, texts: Dict[str, Dict[str, str]]) -> Optional[Dict[str, str]]:
+def _texts_of(src: Path, lang: str, texts: Dict[str, Dict[str, str]]) -> Dict[str, str]:
+    """``text.<lang>`` of ``src`` (empty when absent), read once per input dir."""
     if lang not in texts:
         path = src / f"text.{lang}"
         texts[lang] = read_map(path) if path.is_file() else {}
@@ -64,9 +65,9 @@ def collect(src: Path, task: str, tgt_lang: Optional[str], languages, min_dur, m
         if utt in dur and not (min_dur <= float(dur[utt]) <= max_dur):
             dropped.append((utt, src, f"duration {dur[utt]} s outside [{min_dur}, {max_dur}]"))
             continue
-        source = (_source_text(src, lang, texts) or {}).get(utt, "").strip()
+        source = _texts_of(src, lang, texts).get(utt, "").strip()
         out_lang = lang if task == "asr" else tgt_lang
-        target = source if task == "asr" else (_source_text(src, out_lang, texts) or {}).get(utt, "").strip()
+        target = source if task == "asr" else _texts_of(src, out_lang, texts).get(utt, "").strip()
         if not target:
             dropped.append((utt, src, f"empty or missing text.{out_lang}"))
             continue

@@ -90,10 +90,6 @@ class ESPnetCSSTModel(AbsESPnetModel):
         return self.projector(enc, enc_lens)
 
     # ------------------------------------------------------------------ sequences
-    @staticmethod
-    def _valid(ids: torch.Tensor, length) -> torch.Tensor:
-        return ids[: int(length)]
-
     def _embed_ids(self, ids: torch.Tensor) -> torch.Tensor:
         # -1 pads from the collate function are clamped to a real id; those rows are never used
         return self.llm.embed(ids.clamp(min=0))

@@ -30,15 +30,27 @@ def zero_padding(x: torch.Tensor, x_lens: torch.Tensor) -> torch.Tensor:
     return x.masked_fill(~valid[..., None], 0.0)
 
 
-def stack_frames(x: torch.Tensor, x_lens: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Concatenate every ``k`` consecutive frames: (B, T, D) -> (B, ceil(T/k), k*D).
+def check_downsample(k: int) -> int:
+    if k < 1:
+        raise ValueError(f"projector_conf.downsample must be >= 1, got {k}")
+    return k
 
-    Frames beyond each length and the tail are zero-padded; the output length counts a
-    partial group as a frame.
+
+def pad_frames(x: torch.Tensor, x_lens: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Zero frames beyond each length and pad T to a multiple of ``k``.
+
+    Returns the padded frames and the output lengths ceil(len / k) (a partial
+    group counts as a frame).
     """
     x = zero_padding(x, x_lens)
-    b, t, d = x.shape
-    pad = (-t) % k
+    pad = (-x.size(1)) % k
     if pad:
         x = torch.nn.functional.pad(x, (0, 0, 0, pad))
-    return x.reshape(b, (t + pad) // k, k * d), torch.div(x_lens + k - 1, k, rounding_mode="floor")
+    return x, torch.div(x_lens + k - 1, k, rounding_mode="floor")
+
+
+def stack_frames(x: torch.Tensor, x_lens: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Concatenate every ``k`` consecutive frames: (B, T, D) -> (B, ceil(T/k), k*D)."""
+    x, lens = pad_frames(x, x_lens, k)
+    b, t, d = x.shape
+    return x.reshape(b, t // k, k * d), lens

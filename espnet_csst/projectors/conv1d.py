@@ -1,6 +1,6 @@
 import torch
 
-from espnet_csst.projectors.abs_projector import AbsProjector, zero_padding
+from espnet_csst.projectors.abs_projector import AbsProjector, check_downsample, pad_frames
 
 
 class Conv1dProjector(AbsProjector):
@@ -9,9 +9,7 @@ class Conv1dProjector(AbsProjector):
     def __init__(self, input_size: int, output_size: int, downsample: int = 4,
                  hidden_size: int = 1024, dropout: float = 0.0):
         super().__init__()
-        if downsample < 1:
-            raise ValueError(f"projector_conf.downsample must be >= 1, got {downsample}")
-        self.downsample = downsample
+        self.downsample = check_downsample(downsample)
         self._output_size = output_size
         self.conv = torch.nn.Conv1d(input_size, hidden_size, kernel_size=downsample, stride=downsample)
         self.act = torch.nn.GELU()
@@ -22,10 +20,6 @@ class Conv1dProjector(AbsProjector):
         return self._output_size
 
     def forward(self, x, x_lens):
-        k = self.downsample
-        x = zero_padding(x, x_lens)
-        pad = (-x.size(1)) % k
-        if pad:
-            x = torch.nn.functional.pad(x, (0, 0, 0, pad))
+        x, lens = pad_frames(x, x_lens, self.downsample)
         h = self.act(self.conv(x.transpose(1, 2))).transpose(1, 2)
-        return self.out(self.dropout(h)), torch.div(x_lens + k - 1, k, rounding_mode="floor")
+        return self.out(self.dropout(h)), lens

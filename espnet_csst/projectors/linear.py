@@ -1,6 +1,6 @@
 import torch
 
-from espnet_csst.projectors.abs_projector import AbsProjector, stack_frames
+from espnet_csst.projectors.abs_projector import AbsProjector, check_downsample, stack_frames
 
 
 class LinearProjector(AbsProjector):
@@ -9,9 +9,7 @@ class LinearProjector(AbsProjector):
     def __init__(self, input_size: int, output_size: int, downsample: int = 4,
                  hidden_size: int = 1024, dropout: float = 0.0):
         super().__init__()
-        if downsample < 1:
-            raise ValueError(f"projector_conf.downsample must be >= 1, got {downsample}")
-        self.downsample = downsample
+        self.downsample = check_downsample(downsample)
         self._output_size = output_size
         self.mlp = torch.nn.Sequential(
             torch.nn.Linear(input_size * downsample, hidden_size),

@@ -32,7 +32,6 @@ python=python
 local_data_opts=""        # passed to local/data.sh
 dumpdir=dump
 expdir=exp
-src_lang=es               # the monolingual source language
 tgt_lang=en               # the translation target language
 languages="es en"         # languages spoken in the corpus (utt2lang may also say cs)
 asr_train_sets="train_asr_en train_mono_es"   # stage A

@@ -17,7 +17,7 @@ lm_text+=" asr_es_es|${text}/mono.es|${text}/mono.es|0.15"
 lm_text+=" asr_en_en|${text}/mono.en|${text}/mono.en|0.15"
 
 ./csst.sh \
-    --src_lang es --tgt_lang en --languages "es en" \
+    --tgt_lang en --languages "es en" \
     --asr_train_sets "train_asr_en train_mono_es" \
     --mono_train_sets "train_mono_es" \
     --cs_train_sets "train_cs" \

@@ -139,9 +139,17 @@ run_logged() {
 
 stats_dir="${exp_dir%/}/stats"
 text_opts=()
-set_text_opts() {
+set_text_opts() {  # tokenizer and data options shared by statistics and training
     text_opts=(--token_type bpe --token_list "${token_list}" --bpemodel "${bpemodel}"
                --src_token_type bpe --src_token_list "${token_list}" --src_bpemodel "${bpemodel}")
+    local mode d f
+    for mode in train valid; do
+        [ "${mode}" = train ] && d="${train_dir}" || d="${valid_dir}"
+        text_opts+=(--${mode}_data_path_and_name_and_type "${d}/wav.scp,speech,sound")
+        for f in text src_text; do
+            text_opts+=(--${mode}_data_path_and_name_and_type "${d}/${f},${f},text")
+        done
+    done
 }
 
 if run_stage 1 || run_stage 2; then
@@ -174,12 +182,6 @@ if run_stage 1; then
             --config "${config}" \
             --normalize none \
             "${text_opts[@]}" \
-            --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech,sound" \
-            --train_data_path_and_name_and_type "${train_dir}/text,text,text" \
-            --train_data_path_and_name_and_type "${train_dir}/src_text,src_text,text" \
-            --valid_data_path_and_name_and_type "${valid_dir}/wav.scp,speech,sound" \
-            --valid_data_path_and_name_and_type "${valid_dir}/text,text,text" \
-            --valid_data_path_and_name_and_type "${valid_dir}/src_text,src_text,text" \
             --train_shape_file "${logdir}/train.scp.${j}" \
             --valid_shape_file "${logdir}/valid.scp.${j}" \
             --ngpu 0 \
@@ -217,12 +219,6 @@ if run_stage 2; then
         --config "${config}" \
         --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
         "${text_opts[@]}" \
-        --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech,sound" \
-        --train_data_path_and_name_and_type "${train_dir}/text,text,text" \
-        --train_data_path_and_name_and_type "${train_dir}/src_text,src_text,text" \
-        --valid_data_path_and_name_and_type "${valid_dir}/wav.scp,speech,sound" \
-        --valid_data_path_and_name_and_type "${valid_dir}/text,text,text" \
-        --valid_data_path_and_name_and_type "${valid_dir}/src_text,src_text,text" \
         --train_shape_file "${stats_dir}/train/speech_shape" \
         --train_shape_file "${stats_dir}/train/text_shape.bpe" \
         --train_shape_file "${stats_dir}/train/src_text_shape.bpe" \

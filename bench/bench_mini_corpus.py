@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
-import re
 import shutil
 import sys
 import tempfile
@@ -22,22 +19,7 @@ import time
 from pathlib import Path
 
 from espnet_csst.synth.corpus import CorpusOptions, build_corpus, total_audio_hours
-from espnet_csst.utils.fileio import atomic_write_text
-
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-BEGIN, END = "<!-- mini_corpus:begin -->", "<!-- mini_corpus:end -->"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+from results_md import machine, write_section
 
 
 def measure(nj: int, seed: int) -> dict:
@@ -56,7 +38,6 @@ def measure(nj: int, seed: int) -> dict:
 def table(rows, command: str) -> str:
     base = rows[0]["wall"]
     lines = [
-        BEGIN,
         "## Mini corpus generation (default size)",
         "",
         f"- machine: {machine()}",
@@ -71,16 +52,7 @@ def table(rows, command: str) -> str:
             f"| {r['nj']} | {r['utts']} | {r['hours']:.3f} | {r['wall']:.1f} | "
             f"{r['hours'] / (r['wall'] / 60):.3f} | {base / r['wall']:.2f}x |"
         )
-    return "\n".join(lines + ["", END])
-
-
-def write_section(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    atomic_write_text(RESULTS, text)
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -92,8 +64,7 @@ def main(argv=None) -> int:
     for nj in args.nj:
         rows.append(measure(nj, args.seed))
         print(f"nj={nj}: {rows[-1]['wall']:.1f} s wall, {rows[-1]['hours']:.3f} h audio", flush=True)
-    section = table(rows, "python bench/bench_mini_corpus.py " + " ".join(sys.argv[1:]))
-    write_section(section)
+    section = write_section("mini_corpus", table(rows, "python bench/bench_mini_corpus.py " + " ".join(sys.argv[1:])))
     print(section)
     return 0
 

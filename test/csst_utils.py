@@ -44,7 +44,7 @@ LLM_CONFIG = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num
 
 
 def tiny_model(codec, max_positions: int = 128, seed: int = 0, frontend: bool = True,
-               n_mels: int = 20, projector: str = "linear", input_layer: str = "conv2d"):
+               n_mels: int = 20, projector: str = "linear", input_layer: str = "conv2d", **model_conf):
     """encoder (1 transformer block, width 32, conv2d) -> projector (k=2) -> 2-layer Llama (width 32).
 
     ``frontend=False``: no frontend, the model reads (B, T, n_mels) features directly.
@@ -69,7 +69,7 @@ def tiny_model(codec, max_positions: int = 128, seed: int = 0, frontend: bool = 
     proj_cls = {"linear": LinearProjector, "conv1d": Conv1dProjector}[projector]
     proj = proj_cls(input_size=32, output_size=32, downsample=2, hidden_size=64)
     return ESPnetCSSTModel(frontend=fe, specaug=None, normalize=UtteranceMVN() if frontend else None,
-                           encoder=encoder, projector=proj, llm=llm)
+                           encoder=encoder, projector=proj, llm=llm, **model_conf)
 
 
 def make_batch(preprocessor, speeches: Sequence[np.ndarray], tasks: Sequence[str],

@@ -42,6 +42,7 @@ import yaml
 
 from espnet_csst.llm.prompts import DEFAULT_TEMPLATES, PromptTemplates
 from espnet_csst.llm.tokens import TextCodec
+from espnet_csst.models.csst_model import cpu_has_bf16
 from espnet_csst.utils.fileio import atomic_write_text
 
 IGNORE = -100
@@ -82,8 +83,10 @@ def collate(examples: Sequence[Tuple[List[int], List[int]]], pad_id: int):
     return ids, labels, mask
 
 
-def lm_loss(llm, ids, labels, mask):
-    logits = llm(llm.embed(ids), mask)["logits"][:, :-1]
+def lm_loss(llm, ids, labels, mask, bf16: bool = False):
+    # bf16 autocast on CPU as in the CSST model (model_conf.cpu_bf16); the loss in fp32
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = llm(llm.embed(ids), mask)["logits"][:, :-1].float()
     gold = labels[:, 1:]
     keep = gold != IGNORE
     loss = torch.nn.functional.cross_entropy(logits[keep], gold[keep])
@@ -181,8 +184,11 @@ def main(argv=None):
         logging.info(f"task '{spec}': {len(train)} train / {len(held)} dev pairs from {src} -> {tgt}, weight {weight}")
 
     llm = build_llm(conf, codec)
+    bf16 = (conf.get("model_conf") or {}).get("cpu_bf16", False)
+    bf16 = cpu_has_bf16() if bf16 == "auto" else bool(bf16)
     n_params = sum(p.numel() for p in llm.parameters())
-    logging.info(f"LLM: {conf.get('llm_conf', {}).get('arch', 'llama')} with {n_params / 1e6:.2f} M parameters")
+    logging.info(f"LLM: {conf.get('llm_conf', {}).get('arch', 'llama')} with {n_params / 1e6:.2f} M parameters"
+                 f"{' (bf16 autocast)' if bf16 else ''}")
     opt = torch.optim.AdamW(llm.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -192,7 +198,7 @@ def main(argv=None):
         with torch.no_grad():
             for k in range(0, len(dev), args.batch_size):
                 ids, labels, mask = collate(dev[k : k + args.batch_size], codec.pad_id)
-                loss, _ = lm_loss(llm, ids, labels, mask)
+                loss, _ = lm_loss(llm, ids, labels, mask, bf16)
                 n = int((labels[:, 1:] != IGNORE).sum())
                 total += loss.item() * n
                 count += n
@@ -211,7 +217,7 @@ def main(argv=None):
             batch.append(builder.build(spec, s, t))
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.lr, args.warmup, args.steps)
-        loss, acc = lm_loss(llm, *collate(batch, codec.pad_id))
+        loss, acc = lm_loss(llm, *collate(batch, codec.pad_id), bf16=bf16)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(llm.parameters(), 1.0)

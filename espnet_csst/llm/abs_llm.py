@@ -24,6 +24,10 @@ class AbsLLM(torch.nn.Module, ABC):
         """(B, L) token ids -> (B, L, D) input embeddings."""
 
     @abstractmethod
+    def embed_table(self) -> torch.Tensor:
+        """The input embedding matrix (vocab, hidden)."""
+
+    @abstractmethod
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor,
                 output_hidden_states: bool = False) -> Dict[str, torch.Tensor]:
         """Returns ``{"logits": (B, L, V)}`` (+ ``"hidden_states"``: tuple per layer)."""

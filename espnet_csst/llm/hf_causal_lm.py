@@ -119,6 +119,9 @@ class HFCausalLM(AbsLLM):
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         return self.model.get_input_embeddings()(ids)
 
+    def embed_table(self) -> torch.Tensor:
+        return self.model.get_input_embeddings().weight
+
     def forward(self, inputs_embeds, attention_mask, output_hidden_states: bool = False):
         out = self.model(
             inputs_embeds=inputs_embeds, attention_mask=attention_mask,

@@ -32,7 +32,7 @@ from espnet2.asr.specaug.specaug import SpecAug
 from espnet2.layers.abs_normalize import AbsNormalize
 from espnet2.layers.global_mvn import GlobalMVN
 from espnet2.layers.utterance_mvn import UtteranceMVN
-from espnet2.tasks.abs_task import AbsTask
+from espnet2.tasks.abs_task import AbsTask, optim_classes
 from espnet2.torch_utils.initialize import initialize
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
@@ -45,7 +45,7 @@ from espnet_csst.encoders.hf_whisper import HFWhisperEncoder
 from espnet_csst.llm.abs_llm import AbsLLM
 from espnet_csst.llm.hf_causal_lm import HFCausalLM
 from espnet_csst.llm.prompts import DEFAULT_TEMPLATES
-from espnet_csst.llm.tokens import TOKEN_TYPES, TextCodec
+from espnet_csst.llm.tokens import TOKEN_TYPES, TextCodec, read_token_list
 from espnet_csst.models.csst_model import ESPnetCSSTModel
 from espnet_csst.projectors.abs_projector import AbsProjector
 from espnet_csst.projectors.conv1d import Conv1dProjector
@@ -160,6 +160,10 @@ class CSSTTask(AbsTask):
                            help="Initialisation of the non-LLM modules (the LLM keeps its own)")
         group.add_argument("--input_size", type=int_or_none, default=None,
                            help="Feature dimension when features come from the data loader")
+        group.add_argument("--llm_lr_scale", type=float, default=1.0,
+                           help="Learning rate of the LLM's parameters relative to optim_conf.lr: "
+                                "a pretrained LLM forgets what it knows at the rate a fresh "
+                                "encoder and projector need")
 
         group = parser.add_argument_group(description="Preprocess related")
         group.add_argument("--use_preprocessor", type=str2bool, default=True)
@@ -167,6 +171,11 @@ class CSSTTask(AbsTask):
                            help="bpe: the recipe's sentencepiece model; hugging_face: the LLM's tokenizer")
         group.add_argument("--bpemodel", type=str_or_none, default=None,
                            help="sentencepiece model (bpe) or tokenizer dir / hub name (hugging_face)")
+        group.add_argument("--src_token_list", type=str_or_none, default=None,
+                           help="Token list of the source transcript (src_text, the CTC target; "
+                                "sentencepiece --src_bpemodel). Default: the LLM's --token_list")
+        group.add_argument("--src_bpemodel", type=str_or_none, default=None,
+                           help="sentencepiece model of --src_token_list")
         group.add_argument("--prompt_templates", action=NestedDictAction, default=dict(DEFAULT_TEMPLATES),
                            help="Prompt templates: prefix, asr, st ({src}/{tgt} = language names)")
         group.add_argument("--default_task", type=str_or_none, default=None,
@@ -174,6 +183,27 @@ class CSSTTask(AbsTask):
 
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
+
+    @classmethod
+    def build_optimizers(cls, args: argparse.Namespace, model: torch.nn.Module) -> List[torch.optim.Optimizer]:
+        scale = getattr(args, "llm_lr_scale", 1.0)
+        if scale == 1.0:
+            return super().build_optimizers(args, model)
+        if scale <= 0:
+            raise ValueError(f"--llm_lr_scale must be > 0, got {scale} (freeze the LLM with llm_conf.freeze)")
+        if args.sharded_ddp or args.exclude_weight_decay:
+            raise ValueError("--llm_lr_scale does not combine with --sharded_ddp or --exclude_weight_decay")
+        optim_class = optim_classes.get(args.optim)
+        if optim_class is None:
+            raise ValueError(f"must be one of {list(optim_classes)}: {args.optim}")
+        llm_ids = {id(p) for p in model.llm.parameters()}
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for p in trainable if id(p) not in llm_ids]},
+            {"params": [p for p in trainable if id(p) in llm_ids], "lr": args.optim_conf.get("lr", 1e-3) * scale},
+        ]
+        # ESPnet's schedulers scale every group from its own initial lr, so the ratio holds
+        return [optim_class([g for g in groups if g["params"]], **args.optim_conf)]
 
     @classmethod
     @typechecked
@@ -196,6 +226,8 @@ class CSSTTask(AbsTask):
             bpemodel=args.bpemodel,
             prompt_templates=args.prompt_templates,
             default_task=getattr(args, "default_task", None),
+            src_token_list=getattr(args, "src_token_list", None),
+            src_bpemodel=getattr(args, "src_bpemodel", None),
         )
 
     @classmethod
@@ -221,6 +253,12 @@ class CSSTTask(AbsTask):
         # keep the vocabulary inside config.yaml so a packed model is self-contained
         args.token_list = list(codec.token_list)
         logging.info(f"Vocabulary size: {codec.vocab_size}")
+        src_vocab_size = None
+        if getattr(args, "src_token_list", None) is not None:
+            src_tokens = read_token_list(args.src_token_list)
+            args.src_token_list = src_tokens
+            src_vocab_size = len(src_tokens)
+            logging.info(f"Source transcript vocabulary size: {src_vocab_size}")
 
         if args.input_size is None:
             if args.frontend is None:
@@ -249,7 +287,7 @@ class CSSTTask(AbsTask):
         )
         model = model_choices.get_class(args.model)(
             frontend=frontend, specaug=specaug, normalize=normalize, encoder=encoder,
-            projector=projector, llm=llm, **args.model_conf,
+            projector=projector, llm=llm, src_vocab_size=src_vocab_size, **args.model_conf,
         )
         if args.init is not None:
             # the LLM keeps its own (pretrained or HF-default) initialisation

@@ -30,9 +30,15 @@ class CSSTPreprocessor(AbsPreprocessor):
         prompt_templates: Optional[Dict[str, str]] = None,
         text_names=("text", "src_text"),
         default_task: Optional[str] = None,
+        src_token_list=None,
+        src_bpemodel: Optional[str] = None,
     ):
         super().__init__(train)
         self.codec = TextCodec(token_type, token_list, bpemodel)
+        # the source transcript (CTC target) may have its own smaller sentencepiece, like
+        # ESPnet ST's --src_token_list; built on first use, since decoding never needs it
+        self._src_spec = (src_token_list, src_bpemodel) if src_token_list is not None else None
+        self._src_codec: Optional[TextCodec] = None
         self.prompts = PromptTemplates(prompt_templates)
         self.text_names = tuple(text_names)
         self.default_task = default_task
@@ -47,6 +53,13 @@ class CSSTPreprocessor(AbsPreprocessor):
             )
         return self._prompt_cache[task_spec]
 
+    def codec_for(self, name: str) -> TextCodec:
+        if name != "src_text" or self._src_spec is None:
+            return self.codec
+        if self._src_codec is None:
+            self._src_codec = TextCodec("bpe", *self._src_spec)
+        return self._src_codec
+
     def __call__(self, uid: str, data: Dict[str, Union[str, np.ndarray]]) -> Dict[str, np.ndarray]:
         data = dict(data)
         task = data.pop("task", None) or self.default_task
@@ -60,7 +73,7 @@ class CSSTPreprocessor(AbsPreprocessor):
                 text = data[name].strip()
                 if name == "text" and not text:
                     logging.warning(f"utterance {uid}: empty {name}")
-                data[name] = np.array(self.codec.encode(text), dtype=np.int64)
+                data[name] = np.array(self.codec_for(name).encode(text), dtype=np.int64)
         if "speech" in data and isinstance(data["speech"], np.ndarray) and data["speech"].ndim > 1:
             # (T, C) multi-channel audio: the mini and real recipes are mono; average channels
             data["speech"] = data["speech"].mean(axis=1)

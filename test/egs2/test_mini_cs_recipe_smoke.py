@@ -75,7 +75,7 @@ def recipe(tmp_path_factory):
 def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
     corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
     env = dict(os.environ, MINI_CS="downloads/mini_cs")
-    cmd = ["./run.sh", "--nj", "2", "--inference_nj", "2", "--vocab_size", "120",
+    cmd = ["./run.sh", "--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
            "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}'",
            "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1",
            "--peer_max_epoch", "1", *args]
@@ -106,6 +106,11 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
     # each stage starts from the previous one's model
     conf_b = yaml.safe_load((recipe / "exp" / "csst_stageB" / "config.yaml").read_text())
     assert any("csst_stageA" in p for p in conf_b["init_param"])
+    # the source transcripts have their own token list (the CTC's), the peer shares it
+    src_tokens = (recipe / "data" / "token_list" / "src_unigram60" / "tokens.txt").read_text().splitlines()
+    assert conf_b["src_token_list"] == src_tokens and len(src_tokens) == 60
+    peer = yaml.safe_load((recipe / "exp" / "peer_st" / "config.yaml").read_text())
+    assert peer["src_token_list"] == src_tokens
 
 
 def test_single_stage_reruns_from_existing_outputs(recipe):

@@ -143,3 +143,82 @@ def test_too_long_utterances_are_skipped(tiny_codec, tiny_preprocessor, caplog):
     assert float(loss.detach()) == 0.0 and int(weight) == 0
     assert model.n_skipped_too_long == 3
     loss.sum().backward()  # still differentiable: the trainer's backward does not crash
+
+
+def _with_src_text(batch, tiny_preprocessor, texts):
+    from test.csst_utils import make_batch
+
+    src = make_batch(tiny_preprocessor, random_speech([0.5, 0.8]), TASKS, texts)
+    return dict(batch, src_text=src["text"], src_text_lengths=src["text_lengths"])
+
+
+def test_ctc_on_the_source_transcript(tiny_codec, batch, tiny_preprocessor):
+    plain = tiny_model(tiny_codec)
+    model = tiny_model(tiny_codec, ctc_weight=0.4)
+    model.train()
+    full = _with_src_text(batch, tiny_preprocessor, ["the cat eats a good book", "el perro come agua hoy"])
+    loss, stats, _ = model(**full)
+    # the CE part does not depend on the CTC head (same seed, same weights elsewhere)
+    torch.testing.assert_close(stats["loss_ce"], plain(**batch)[1]["loss"])
+    expected = 0.6 * stats["loss_ce"] + 0.4 * stats["loss_ctc"]
+    torch.testing.assert_close(loss.detach(), expected)
+    assert float(stats["loss_ctc"]) > 0
+    # the CTC loss depends on the source transcript
+    other = _with_src_text(batch, tiny_preprocessor, ["el gato", "the dog runs today quickly"])
+    assert not torch.isclose(model(**other)[1]["loss_ctc"], stats["loss_ctc"])
+    loss.backward()
+    assert model.ctc.ctc_lo.weight.grad.abs().sum() > 0
+
+
+def test_ctc_without_source_transcript_is_a_clear_error(tiny_codec, batch):
+    model = tiny_model(tiny_codec, ctc_weight=0.3)
+    with pytest.raises(ValueError, match="src_text"):
+        model(**batch)
+
+
+def test_ctc_with_its_own_vocabulary(tiny_codec):
+    model = tiny_model(tiny_codec, ctc_weight=0.3, src_vocab_size=40)
+    assert model.ctc.ctc_lo.out_features == 41  # blank + 40 source tokens
+
+
+@pytest.mark.parametrize("bad", [dict(ctc_weight=1.0), dict(ctc_weight=-0.1), dict(cpu_bf16="yes")])
+def test_bad_model_options(tiny_codec, bad):
+    with pytest.raises(ValueError, match="model_conf"):
+        tiny_model(tiny_codec, **bad)
+
+
+def test_cpu_bf16_autocast(tiny_codec, batch):
+    from espnet_csst.models.csst_model import cpu_has_bf16
+
+    fp32 = tiny_model(tiny_codec)
+    bf16 = tiny_model(tiny_codec, cpu_bf16=True)
+    assert tiny_model(tiny_codec, cpu_bf16="auto").cpu_bf16 == cpu_has_bf16()
+    seen = []
+    hook = bf16.llm.model.lm_head.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    loss16 = bf16(**batch)[0]
+    hook.remove()
+    assert seen == [torch.bfloat16]  # the LLM ran in bf16 ...
+    loss32 = fp32(**batch)[0]
+    assert loss16.dtype == torch.float32  # ... the loss is fp32 and close to the fp32 model's
+    assert abs(float(loss16.detach()) - float(loss32.detach())) < 0.05 * float(loss32.detach())
+    loss16.backward()
+    assert all(p.grad is None or p.grad.dtype == torch.float32 for p in bf16.parameters())
+
+
+def test_speech_tokens_are_scaled_to_the_text_embeddings(tiny_codec, batch):
+    model = tiny_model(tiny_codec)
+    sp, sp_lens = model.speech_embeddings(batch["speech"], batch["speech_lengths"])
+    table = model.llm.embed_table()
+    target = table.pow(2).mean().sqrt()
+    for i in range(2):
+        rms = sp[i, : sp_lens[i]].pow(2).mean(-1).sqrt()
+        torch.testing.assert_close(rms, target.expand_as(rms), rtol=1e-4, atol=1e-6)
+    # off: the projector's own scale, which is far from the embeddings'
+    raw = tiny_model(tiny_codec, scale_speech_to_text=False)
+    sp_raw, _ = raw.speech_embeddings(batch["speech"], batch["speech_lengths"])
+    assert not torch.allclose(sp_raw[0, : sp_lens[0]].pow(2).mean(-1).sqrt(), target.expand(int(sp_lens[0])), rtol=0.1)
+    # the scale follows the (trained) embedding table
+    with torch.no_grad():
+        table.mul_(3.0)
+    sp3, _ = model.speech_embeddings(batch["speech"], batch["speech_lengths"])
+    torch.testing.assert_close(sp3[0, : sp_lens[0]], 3.0 * sp[0, : sp_lens[0]], rtol=1e-4, atol=1e-5)

@@ -164,3 +164,41 @@ def test_hugging_face_token_list_through_the_task(hf_tokenizer, tmp_path):
     args.token_list = str(tmp_path / "bad.txt")
     with pytest.raises(ValueError, match="does not match tokenizer"):
         CSSTTask.build_model(args)
+
+
+def test_llm_learning_rate_scale(tiny_bpe, tmp_path):
+    from espnet2.schedulers.warmup_lr import WarmupLR
+
+    args = parse(tiny_bpe, write_config(tmp_path / "c.yaml", llm_lr_scale=0.1))
+    model = CSSTTask.build_model(args)
+    (optim,) = CSSTTask.build_optimizers(args, model)
+    speech_group, llm_group = optim.param_groups
+    assert speech_group["lr"] == pytest.approx(0.003) and llm_group["lr"] == pytest.approx(0.0003)
+    llm_params = {id(p) for p in model.llm.parameters()}
+    assert {id(p) for p in llm_group["params"]} == llm_params
+    assert not llm_params & {id(p) for p in speech_group["params"]}
+    assert len(speech_group["params"]) + len(llm_group["params"]) == len(list(model.parameters()))
+    # ESPnet's scheduler keeps the ratio
+    sched = WarmupLR(optim, warmup_steps=10)
+    for _ in range(3):
+        optim.step()
+        sched.step()
+    assert llm_group["lr"] == pytest.approx(0.1 * speech_group["lr"])
+    # the default is ESPnet's own single group
+    args = parse(tiny_bpe, write_config(tmp_path / "d.yaml"))
+    assert len(CSSTTask.build_optimizers(args, CSSTTask.build_model(args))[0].param_groups) == 1
+
+
+def test_llm_learning_rate_scale_must_be_positive(tiny_bpe, tmp_path):
+    args = parse(tiny_bpe, write_config(tmp_path / "c.yaml", llm_lr_scale=0.0))
+    with pytest.raises(ValueError, match="llm_lr_scale"):
+        CSSTTask.build_optimizers(args, CSSTTask.build_model(args))
+
+
+def test_source_token_list_sizes_the_ctc(tiny_bpe, tmp_path):
+    args = parse(tiny_bpe, write_config(tmp_path / "c.yaml", model_conf={"ctc_weight": 0.3}),
+                 "--src_token_list", str(tiny_bpe["token_list"]), "--src_bpemodel", str(tiny_bpe["bpemodel"]))
+    model = CSSTTask.build_model(args)
+    n = len(TextCodec("bpe", tiny_bpe["token_list"], str(tiny_bpe["bpemodel"])).token_list)
+    assert model.ctc.ctc_lo.out_features == n + 1
+    assert isinstance(args.src_token_list, list) and len(args.src_token_list) == n  # kept in config.yaml

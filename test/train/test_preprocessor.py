@@ -49,3 +49,20 @@ def test_empty_text_warns(tiny_preprocessor, caplog):
         out = tiny_preprocessor("u9", {"text": "  ", "task": "asr en en"})
     assert out["text"].size == 0
     assert any("u9" in r.getMessage() and "empty" in r.getMessage() for r in caplog.records)
+
+
+def test_src_text_uses_its_own_token_list(tiny_bpe, tmp_path):
+    from espnet_csst.llm.tokens import TextCodec
+    from test.csst_utils import build_token_list, tiny_sentences
+
+    text = tmp_path / "src.txt"
+    text.write_text("\n".join(s.lower().rstrip(".") for s in tiny_sentences()) + "\n", encoding="utf-8")
+    src = build_token_list(tmp_path / "src_list", text, vocab_size=60)
+    pre = CSSTPreprocessor(train=True, token_type="bpe", token_list=str(tiny_bpe["token_list"]),
+                           bpemodel=str(tiny_bpe["bpemodel"]), src_token_list=str(src["token_list"]),
+                           src_bpemodel=str(src["bpemodel"]))
+    out = pre("u", {"text": "The cat eats.", "src_text": "el gato come"})
+    src_codec = TextCodec("bpe", src["token_list"], str(src["bpemodel"]))
+    assert out["src_text"].tolist() == src_codec.encode("el gato come")
+    assert out["text"].tolist() == pre.codec.encode("The cat eats.")
+    assert max(out["src_text"]) < 60

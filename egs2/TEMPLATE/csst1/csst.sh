@@ -5,7 +5,7 @@
 #   1  data         local/data.sh                                  -> data/<set>
 #   2  format       copy into the dump area                        -> dump/raw/<set>
 #   3  filter       per-stage task dirs; drops reported             -> dump/raw/{stageA,stageB,stageC,peer,test}_*
-#   4  token list   sentencepiece (or the LLM's tokenizer)          -> data/token_list/
+#   4  token list   sentencepiece (or the LLM's tokenizer), source  -> data/token_list/
 #   5  LLM text pre-training (skipped for a pretrained LLM)         -> exp/llm_pretrain/llm.pth
 #   6  stats        feature statistics and shapes                   -> exp/stats_stage{A,B,C}/
 #   7  train A      ASR on monolingual speech of every language     -> exp/csst_stageA/
@@ -44,6 +44,7 @@ lm_text=""                # extra text for the token list and LLM pre-training: 
 token_type=bpe            # bpe (recipe sentencepiece) or hugging_face (the LLM's tokenizer)
 hf_tokenizer=""           # hugging_face: tokenizer dir or hub name
 vocab_size=1000
+src_vocab_size=150        # sentencepiece of the source transcripts (CTC target); 0: the LLM's token list
 bpe_type=unigram
 min_dur=0.3
 max_dur=20
@@ -87,7 +88,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-for v in stage stop_stage nj inference_nj ngpu vocab_size; do
+for v in stage stop_stage nj inference_nj ngpu vocab_size src_vocab_size; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
 [ -f ./path.sh ] && . ./path.sh
@@ -120,6 +121,11 @@ token_list="${token_dir}/tokens.txt"
 bpemodel="${token_dir}/bpe.model"
 [ "${token_type}" = hugging_face ] && bpemodel="${hf_tokenizer}"
 all_sets="$(echo ${asr_train_sets} ${mono_train_sets} ${cs_train_sets} ${mono_valid_set} ${cs_valid_set} ${test_sets} | tr ' ' '\n' | awk '!seen[$0]++' | tr '\n' ' ')"
+src_token_args=()  # the source transcripts' own token list (CTC target), when configured
+src_token_dir="data/token_list/src_${bpe_type}${src_vocab_size}"
+if [ "${src_vocab_size}" -gt 0 ]; then
+    src_token_args=(--src_token_list "${src_token_dir}/tokens.txt" --src_bpemodel "${src_token_dir}/bpe.model")
+fi
 llm_dir="${expdir}/llm_pretrain"
 stats_feats="${expdir}/stats_stageA/train/feats_stats.npz"
 
@@ -180,22 +186,41 @@ if run_stage 3 "filter and task directories"; then
     end_stage
 fi
 
+lm_text_files() {  # lm_text_files src|both: the text files named in --lm_text
+    local spec src tgt out=""
+    for spec in ${lm_text}; do
+        IFS='|' read -r _ src tgt _ <<< "${spec}"
+        out="${out} ${src}"
+        [ "$1" = both ] && out="${out} ${tgt}"
+    done
+    echo "${out}"
+}
+train_bpe() {  # train_bpe OUT_DIR VOCAB_SIZE KALDI_TEXT_FILE... -- TEXT_FILE...
+    local out="$1" size="$2" kaldi=()
+    shift 2
+    while [ "$1" != -- ]; do kaldi+=("$1"); shift; done
+    shift
+    # shellcheck disable=SC2086
+    ${python} -m espnet_csst.bin.make_token_list --token_type bpe --out "${out}" --vocab_size "${size}" \
+        --bpe_type "${bpe_type}" --languages ${languages} cs --kaldi_text "${kaldi[@]}" --text "$@"
+}
+
 if run_stage 4 "token list"; then
     if [ "${token_type}" = bpe ]; then
-        extra_text=""
-        for spec in ${lm_text}; do
-            IFS='|' read -r _ src tgt _ <<< "${spec}"
-            extra_text="${extra_text} ${src} ${tgt}"
-        done
-        # shellcheck disable=SC2086
-        ${python} -m espnet_csst.bin.make_token_list --token_type bpe --out "${token_dir}" \
-            --vocab_size "${vocab_size}" --bpe_type "${bpe_type}" --languages ${languages} cs \
-            --kaldi_text "${raw}/stageA_train/text" "${raw}/stageB_train/text" "${raw}/stageC_train/src_text" \
-            --text ${extra_text}
+        # shellcheck disable=SC2046
+        train_bpe "${token_dir}" "${vocab_size}" "${raw}/stageA_train/text" "${raw}/stageB_train/text" \
+            "${raw}/stageC_train/src_text" -- $(lm_text_files both)
     else
         ${python} -m espnet_csst.bin.make_token_list --token_type hugging_face --tokenizer "${hf_tokenizer}" --out "${token_dir}"
     fi
     log "token list: ${token_list}"
+    if [ "${src_vocab_size}" -gt 0 ]; then
+        # source transcripts only (lower-case, unpunctuated): small pieces a CTC learns fast
+        # shellcheck disable=SC2046
+        train_bpe "${src_token_dir}" "${src_vocab_size}" "${raw}/stageA_train/src_text" \
+            "${raw}/stageB_train/src_text" "${raw}/stageC_train/src_text" -- $(lm_text_files src)
+        log "source transcript token list: ${src_token_dir}/tokens.txt"
+    fi
     end_stage
 fi
 
@@ -228,7 +253,7 @@ if run_stage 6 "statistics"; then
         # shellcheck disable=SC2046
         ${python} -m espnet_csst.bin.csst_train --collect_stats true --config "${train_config}" \
             --token_type "${token_type}" --token_list "${token_list}" --bpemodel "${bpemodel}" \
-            --normalize none --num_workers "${nj}" \
+            "${src_token_args[@]}" --normalize none --num_workers "${nj}" \
             $(task_data_args train "${raw}/${st}_train") $(task_data_args valid "${raw}/${st}_valid") \
             --train_shape_file "${raw}/${st}_train/wav.scp" --valid_shape_file "${raw}/${st}_valid/wav.scp" \
             --output_dir "${out}" > "${out}.log" 2>&1 || { tail -n 30 "${out}.log"; die "statistics failed; see ${out}.log"; }
@@ -245,7 +270,7 @@ train_csst() {  # train_csst STAGE INIT_PARAM EXTRA_ARGS
     # shellcheck disable=SC2046,SC2086
     ${python} -m espnet_csst.bin.csst_train --config "${train_config}" --ngpu "${ngpu}" \
         --token_type "${token_type}" --token_list "${token_list}" --bpemodel "${bpemodel}" \
-        --normalize_conf stats_file="${stats_feats}" \
+        "${src_token_args[@]}" --normalize_conf stats_file="${stats_feats}" \
         $(task_data_args train "${raw}/${st}_train") $(task_data_args valid "${raw}/${st}_valid") \
         --train_shape_file "${expdir}/stats_${st}/train/speech_shape" \
         --valid_shape_file "${expdir}/stats_${st}/valid/speech_shape" \
@@ -274,7 +299,9 @@ fi
 
 decode_csst() {  # decode_csst MODEL_DIR TASK TEST
     local mdir="$1" task="$2" t="$3" out="$1/decode_${2}_${3}"
-    ${python} -m espnet_csst.bin.csst_inference --config "${inference_config}" --ngpu "$([ "${ngpu}" -gt 0 ] && echo 1 || echo 0)" \
+    # inference_nj jobs share the cores: oversubscribed torch threads make small-batch
+    # generation several times slower
+    OMP_NUM_THREADS="$(threads_for "${inference_nj}")" ${python} -m espnet_csst.bin.csst_inference --config "${inference_config}" --ngpu "$([ "${ngpu}" -gt 0 ] && echo 1 || echo 0)" \
         --csst_train_config "${mdir}/config.yaml" --csst_model_file "${mdir}/${inference_model}" \
         --data_path_and_name_and_type "${raw}/test_${task}_${t}/wav.scp,speech,sound" \
         --data_path_and_name_and_type "${raw}/test_${task}_${t}/task,task,text" \
@@ -305,7 +332,7 @@ peer() {
     [ -n "${peer_max_epoch}" ] && epoch_opt=(--max_epoch "${peer_max_epoch}")
     "${SCRIPTS}/peer_st.sh" --stage "$1" --stop_stage "$2" --train_dir "${raw}/peer_train" \
         --valid_dir "${raw}/peer_valid" --test_sets "${tests# }" --token_list "${token_list}" \
-        --bpemodel "${bpemodel}" --exp_dir "${expdir}/peer_st" --config "${peer_config}" \
+        --bpemodel "${bpemodel}" "${src_token_args[@]}" --exp_dir "${expdir}/peer_st" --config "${peer_config}" \
         --inference_config "${peer_inference_config}" --nj "${nj}" --inference_nj "${inference_nj}" \
         --ngpu "${ngpu}" --train_args "${peer_args}" --python "${python}" "${epoch_opt[@]}"
 }

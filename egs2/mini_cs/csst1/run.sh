@@ -28,9 +28,9 @@ lm_text+=" asr_en_en|${text}/mono.en|${text}/mono.en|0.15"
     --inference_config conf/decode_csst.yaml \
     --peer_config conf/peer_st.yaml \
     --peer_inference_config conf/peer_decode.yaml \
-    --llm_pretrain_args "--steps 200 --batch_size 64" \
-    --stageA_args "--max_epoch 2" \
+    --llm_pretrain_args "--steps 600 --batch_size 64" \
+    --stageA_args "--max_epoch 3" \
     --stageB_args "--max_epoch 2" \
-    --stageC_args "--max_epoch 3" \
-    --peer_max_epoch 4 \
+    --stageC_args "--max_epoch 4" \
+    --peer_max_epoch 3 \
     "$@"

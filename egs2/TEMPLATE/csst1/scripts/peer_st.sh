@@ -13,8 +13,10 @@ stop_stage=3
 train_dir=""
 valid_dir=""
 test_sets=""          # space-separated test data dirs
-token_list=""         # shared by source and target
-bpemodel=""           # shared by source and target
+token_list=""         # target text
+bpemodel=""           # target text
+src_token_list=""     # source transcript (default: --token_list)
+src_bpemodel=""       # source transcript (default: --bpemodel)
 exp_dir=""
 config=""             # st_train config (e.g. conf/peer_st.yaml)
 inference_config=""   # st_inference config (e.g. conf/peer_decode.yaml)
@@ -27,7 +29,7 @@ train_args=""         # extra st_train options, word-split (e.g. "--num_iters_pe
 inference_args=""     # extra st_inference options, word-split
 python=python
 
-options="--stage --stop_stage --train_dir --valid_dir --test_sets --token_list --bpemodel --exp_dir --config --inference_config --inference_model --nj --inference_nj --ngpu --max_epoch --train_args --inference_args --python"
+options="--stage --stop_stage --train_dir --valid_dir --test_sets --token_list --bpemodel --src_token_list --src_bpemodel --exp_dir --config --inference_config --inference_model --nj --inference_nj --ngpu --max_epoch --train_args --inference_args --python"
 
 usage() {
     sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
@@ -39,8 +41,10 @@ Usage: ${0##*/} [options]
   --train_dir DIR         training data dir (wav.scp, text, src_text)
   --valid_dir DIR         validation data dir (wav.scp, text, src_text)
   --test_sets "DIR ..."   test data dirs (wav.scp), space-separated
-  --token_list FILE       ESPnet token list (source and target)
-  --bpemodel FILE         sentencepiece model (source and target)
+  --token_list FILE       ESPnet token list of the target text
+  --bpemodel FILE         sentencepiece model of the target text
+  --src_token_list FILE   token list of the source transcript (default: --token_list)
+  --src_bpemodel FILE     sentencepiece model of the source transcript (default: --bpemodel)
   --exp_dir DIR           output directory
   --config FILE           st_train config
   --inference_config FILE st_inference config
@@ -62,7 +66,7 @@ EOF
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
-        --stage|--stop_stage|--train_dir|--valid_dir|--test_sets|--token_list|--bpemodel|--exp_dir|\
+        --stage|--stop_stage|--train_dir|--valid_dir|--test_sets|--token_list|--bpemodel|--src_token_list|--src_bpemodel|--exp_dir|\
         --config|--inference_config|--inference_model|--nj|--inference_nj|--ngpu|--max_epoch|\
         --train_args|--inference_args|--python)
             [ $# -ge 2 ] || die "option '$1' needs a value (options: ${options})"
@@ -141,7 +145,8 @@ stats_dir="${exp_dir%/}/stats"
 text_opts=()
 set_text_opts() {  # tokenizer and data options shared by statistics and training
     text_opts=(--token_type bpe --token_list "${token_list}" --bpemodel "${bpemodel}"
-               --src_token_type bpe --src_token_list "${token_list}" --src_bpemodel "${bpemodel}")
+               --src_token_type bpe --src_token_list "${src_token_list:-${token_list}}"
+               --src_bpemodel "${src_bpemodel:-${bpemodel}}")
     local mode d f
     for mode in train valid; do
         [ "${mode}" = train ] && d="${train_dir}" || d="${valid_dir}"
@@ -159,6 +164,8 @@ if run_stage 1 || run_stage 2; then
     done
     need_file "${token_list}" "--token_list"
     need_file "${bpemodel}" "--bpemodel"
+    [ -z "${src_token_list}" ] || need_file "${src_token_list}" "--src_token_list"
+    [ -z "${src_bpemodel}" ] || need_file "${src_bpemodel}" "--src_bpemodel"
     need_file "${config}" "--config"
     [ "$(tail -n 1 "${token_list}")" = "<sos/eos>" ] || die "${token_list}: the last token must be <sos/eos>"
     set_text_opts
@@ -196,11 +203,11 @@ if run_stage 1; then
         "${stats_inputs[@]}" --output_dir "${stats_dir}"
     # token shapes with the vocabulary size appended, as ESPnet's st.sh does
     vocab="$(wc -l < "${token_list}")"
+    src_vocab="$(wc -l < "${src_token_list:-${token_list}}")"
     for mode in train valid; do
-        for t in text src_text; do
-            awk -v N="${vocab}" '{ print $0 "," N }' "${stats_dir}/${mode}/${t}_shape" \
-                > "${stats_dir}/${mode}/${t}_shape.bpe"
-        done
+        awk -v N="${vocab}" '{ print $0 "," N }' "${stats_dir}/${mode}/text_shape" > "${stats_dir}/${mode}/text_shape.bpe"
+        awk -v N="${src_vocab}" '{ print $0 "," N }' "${stats_dir}/${mode}/src_text_shape" \
+            > "${stats_dir}/${mode}/src_text_shape.bpe"
     done
     log "Stage 1: done: ${stats_dir}/train/feats_stats.npz, shapes in ${stats_dir}/{train,valid}/ (logs: ${logdir})"
 fi

@@ -52,6 +52,7 @@ class Speech2Text:
         maxlen: int = 128,
         length_penalty: float = 1.0,
         use_cache: bool = True,
+        no_repeat_ngram_size: int = 0,
     ):
         model, train_args = CSSTTask.build_model_from_file(csst_train_config, csst_model_file, device)
         model.to(dtype=getattr(torch, dtype)).eval()
@@ -63,7 +64,8 @@ class Speech2Text:
         self.collate = CSSTTask.build_collate_fn(train_args, False)
         self.codec = self.preprocess.codec
         self.generate_kwargs = dict(max_new_tokens=maxlen, beam_size=beam_size, nbest=nbest,
-                                    length_penalty=length_penalty, use_cache=use_cache)
+                                    length_penalty=length_penalty, use_cache=use_cache,
+                                    no_repeat_ngram_size=no_repeat_ngram_size)
 
     @torch.no_grad()
     def decode_batch(self, batch: Dict[str, torch.Tensor]) -> List[List[Dict[str, Any]]]:
@@ -120,6 +122,7 @@ def inference(
     maxlen: int,
     length_penalty: float,
     use_cache: bool,
+    no_repeat_ngram_size: int,
 ):
     logging.basicConfig(level=log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     if ngpu > 1:
@@ -128,7 +131,7 @@ def inference(
     set_all_random_seed(seed)
     s2t = Speech2Text(csst_train_config, csst_model_file, device=device, dtype=dtype, task_spec=task_spec,
                       beam_size=beam_size, nbest=nbest, maxlen=maxlen, length_penalty=length_penalty,
-                      use_cache=use_cache)
+                      use_cache=use_cache, no_repeat_ngram_size=no_repeat_ngram_size)
     loader = CSSTTask.build_streaming_iterator(
         data_path_and_name_and_type, dtype=dtype, batch_size=batch_size, key_file=key_file,
         num_workers=num_workers, preprocess_fn=s2t.preprocess, collate_fn=s2t.collate,
@@ -181,6 +184,8 @@ def get_parser():
     group.add_argument("--maxlen", type=int, default=128, help="Maximum number of generated tokens")
     group.add_argument("--length_penalty", type=float, default=1.0)
     group.add_argument("--use_cache", type=str2bool, default=True, help="KV cache in generation")
+    group.add_argument("--no_repeat_ngram_size", type=int, default=0,
+                       help="Forbid repeating any n-gram of this many tokens (transformers' generate; 0: off)")
     return parser
 
 

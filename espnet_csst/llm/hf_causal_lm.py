@@ -145,6 +145,7 @@ class HFCausalLM(AbsLLM):
         nbest: int = 1,
         length_penalty: float = 1.0,
         use_cache: bool = True,
+        no_repeat_ngram_size: int = 0,
     ) -> List[List[dict]]:
         """n-best continuations of left-padded prompt embeddings.
 
@@ -157,6 +158,7 @@ class HFCausalLM(AbsLLM):
             inputs_embeds=inputs_embeds, attention_mask=attention_mask,
             max_new_tokens=max_new_tokens, num_beams=beam_size, num_return_sequences=nbest,
             do_sample=False, length_penalty=length_penalty, use_cache=use_cache,
+            no_repeat_ngram_size=no_repeat_ngram_size,
             eos_token_id=self.eos_id, pad_token_id=self.pad_id, bos_token_id=self.bos_id,
             return_dict_in_generate=True, output_scores=True,
         )

@@ -160,3 +160,4 @@ def test_beam_search_nbest():
         assert hyps[0]["score"] >= hyps[1]["score"]
     with pytest.raises(ValueError, match="nbest"):
         llm.generate(emb, mask, beam_size=1, nbest=2)
+

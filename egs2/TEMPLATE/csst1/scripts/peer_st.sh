@@ -92,12 +92,6 @@ need_opt() { [ -n "${!1}" ] || die "--$1 is required for stage ${2} (see --help)
 
 run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
 
-# Threads per job when N jobs share this machine (unless OMP_NUM_THREADS is already set).
-threads_for() {
-    local ncpu
-    ncpu="$(nproc 2>/dev/null || echo 1)"
-    echo "${OMP_NUM_THREADS:-$(( ncpu / $1 > 0 ? ncpu / $1 : 1 ))}"
-}
 
 # split_keys SCP N OUT_PREFIX: write OUT_PREFIX.1 .. OUT_PREFIX.N, contiguous chunks of
 # SCP's lines (so concatenating them in job order keeps SCP's order); echoes the real N

@@ -35,3 +35,10 @@ install_validated_dirs() {
         log "wrote data/${name} ($(wc -l < "data/${name}/utt2spk") utterances)"
     done
 }
+
+# Threads per job when N jobs share this machine (unless OMP_NUM_THREADS is already set).
+threads_for() {
+    local ncpu
+    ncpu="$(nproc 2>/dev/null || echo 1)"
+    echo "${OMP_NUM_THREADS:-$(( ncpu / $1 > 0 ? ncpu / $1 : 1 ))}"
+}

@@ -42,7 +42,7 @@ import yaml
 
 from espnet_csst.llm.prompts import DEFAULT_TEMPLATES, PromptTemplates
 from espnet_csst.llm.tokens import TextCodec
-from espnet_csst.models.csst_model import cpu_has_bf16
+from espnet_csst.models.csst_model import resolve_cpu_bf16
 from espnet_csst.utils.fileio import atomic_write_text
 
 IGNORE = -100
@@ -184,8 +184,7 @@ def main(argv=None):
         logging.info(f"task '{spec}': {len(train)} train / {len(held)} dev pairs from {src} -> {tgt}, weight {weight}")
 
     llm = build_llm(conf, codec)
-    bf16 = (conf.get("model_conf") or {}).get("cpu_bf16", False)
-    bf16 = cpu_has_bf16() if bf16 == "auto" else bool(bf16)
+    bf16 = resolve_cpu_bf16((conf.get("model_conf") or {}).get("cpu_bf16", False))
     n_params = sum(p.numel() for p in llm.parameters())
     logging.info(f"LLM: {conf.get('llm_conf', {}).get('arch', 'llama')} with {n_params / 1e6:.2f} M parameters"
                  f"{' (bf16 autocast)' if bf16 else ''}")

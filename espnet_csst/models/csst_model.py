@@ -52,6 +52,13 @@ def cpu_has_bf16() -> bool:
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
+def resolve_cpu_bf16(value: Union[bool, str]) -> bool:
+    """``model_conf.cpu_bf16`` (true, false or auto) -> whether to autocast on CPU."""
+    if value not in (True, False, "auto"):
+        raise ValueError(f"model_conf.cpu_bf16 must be true, false or auto, got {value!r}")
+    return cpu_has_bf16() if value == "auto" else value
+
+
 def _cpu_bf16(enabled: bool, device: torch.device):
     # ESPnet's trainer autocasts on CUDA only (--use_amp); on CPUs with bf16 matrix units
     # bf16 autocast makes a training step of the mini recipe 1.3x faster (bench/RESULTS.md).
@@ -88,10 +95,8 @@ class ESPnetCSSTModel(AbsESPnetModel):
         self.lsm_weight = lsm_weight
         self.ctc_weight = ctc_weight
         self.scale_speech_to_text = scale_speech_to_text
-        if cpu_bf16 not in (True, False, "auto"):
-            raise ValueError(f"model_conf.cpu_bf16 must be true, false or auto, got {cpu_bf16!r}")
-        # "auto": bf16 autocast on CPU only where the CPU has bf16 units
-        self.cpu_bf16 = cpu_has_bf16() if cpu_bf16 == "auto" else cpu_bf16
+        self.cpu_bf16 = resolve_cpu_bf16(cpu_bf16)
+        self._text_rms_cache: Optional[torch.Tensor] = None
         # CTC classes: 0 is the blank, token id k is class k + 1 (so any vocabulary works,
         # including an LLM tokenizer whose id 0 is a real token). The source transcript
         # has the LLM's vocabulary unless the task gives it its own (--src_token_list).
@@ -136,7 +141,7 @@ class ESPnetCSSTModel(AbsESPnetModel):
 
     def _text_rms(self) -> torch.Tensor:
         table = self.llm.embed_table()
-        if table.requires_grad or getattr(self, "_text_rms_cache", None) is None:
+        if table.requires_grad or self._text_rms_cache is None:
             # a frozen table (LoRA, frozen LLM) is measured once; the norm avoids an fp32 copy
             with torch.no_grad():
                 self._text_rms_cache = torch.linalg.vector_norm(table, dtype=torch.float32) / table.numel() ** 0.5
@@ -276,7 +281,7 @@ class ESPnetCSSTModel(AbsESPnetModel):
         return loss, stats, weight
 
     def _ctc_loss(self, enc, enc_lens, src_text, src_text_lengths) -> Optional[torch.Tensor]:
-        """CTC of the encoder output against the source transcript (None when off or absent)."""
+        """CTC of the encoder output against the source transcript (None when off)."""
         if self.ctc is None:
             return None
         if src_text is None:

@@ -66,8 +66,14 @@ def tiny_model(codec, max_positions: int = 128, seed: int = 0, frontend: bool = 
     llm = HFCausalLM(vocab_size=codec.vocab_size, pad_id=codec.pad_id, bos_id=codec.bos_id,
                      eos_id=codec.eos_id, arch="llama",
                      config=dict(LLM_CONFIG, max_position_embeddings=max_positions))
-    proj_cls = {"linear": LinearProjector, "conv1d": Conv1dProjector}[projector]
-    proj = proj_cls(input_size=32, output_size=32, downsample=2, hidden_size=64)
+    from espnet_csst.projectors.moe import MoEProjector
+
+    if projector == "moe":
+        proj = MoEProjector(input_size=32, output_size=32, languages=("es", "en"), num_experts=3,
+                            downsample=2, hidden_size=64)
+    else:
+        proj_cls = {"linear": LinearProjector, "conv1d": Conv1dProjector}[projector]
+        proj = proj_cls(input_size=32, output_size=32, downsample=2, hidden_size=64)
     return ESPnetCSSTModel(frontend=fe, specaug=None, normalize=UtteranceMVN() if frontend else None,
                            encoder=encoder, projector=proj, llm=llm, **model_conf)
 

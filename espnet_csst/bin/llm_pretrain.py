@@ -70,6 +70,11 @@ class SequenceBuilder:
         labels = [IGNORE] * len(p) + s + [IGNORE] * len(i) + t
         return ids, labels
 
+    def prompt(self, task: str, src: str) -> List[int]:
+        """The sequence up to the target: what generation continues."""
+        prefix, instruction = self.prompts.render(task)
+        return [self.codec.bos_id] + self.codec.encode(prefix) + self.codec.encode(src) + self.codec.encode(instruction)
+
 
 def collate(examples: Sequence[Tuple[List[int], List[int]]], pad_id: int):
     n = max(len(x) for x, _ in examples)
@@ -92,6 +97,56 @@ def lm_loss(llm, ids, labels, mask, bf16: bool = False):
     loss = torch.nn.functional.cross_entropy(logits[keep], gold[keep])
     acc = (logits[keep].argmax(-1) == gold[keep]).float().mean()
     return loss, acc
+
+
+@torch.no_grad()
+def translate(llm, codec: TextCodec, builder: SequenceBuilder, items, batch_size: int,
+              bf16: bool = False, max_new_tokens: int = 100) -> List[str]:
+    """Greedy continuations of ``(task_spec, source_text)`` items, in their order."""
+    llm.eval()
+    hyps = []
+    for k in range(0, len(items), batch_size):
+        prompts = [builder.prompt(spec, src) for spec, src in items[k : k + batch_size]]
+        n = max(len(x) for x in prompts)
+        ids = torch.full((len(prompts), n), codec.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), n), dtype=torch.long)
+        for j, x in enumerate(prompts):  # left padding: generation continues every row at the end
+            ids[j, n - len(x):] = torch.tensor(x)
+            mask[j, n - len(x):] = 1
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = llm.generate(llm.embed(ids), mask, max_new_tokens=max_new_tokens)
+        hyps += [codec.decode(h[0]["token_int"]) for h in out]
+    llm.train()
+    return hyps
+
+
+def text_bleu(llm, codec: TextCodec, builder: SequenceBuilder, task: str, pairs, batch_size: int,
+              bf16: bool = False) -> float:
+    """Greedy translation BLEU of held-out text pairs: what the LLM does with a perfect transcript.
+
+    It bounds what the speech model can reach after this pre-training, so the
+    log shows it next to the dev loss.
+    """
+    import sacrebleu
+
+    hyps = translate(llm, codec, builder, [(task, s) for s, _ in pairs], batch_size, bf16)
+    return sacrebleu.corpus_bleu(hyps, [[t for _, t in pairs]]).score
+
+
+def decode_task_dir(llm, codec, builder, data_dir: Path, out_dir: Path, batch_size: int, bf16: bool):
+    """Translate a task dir's gold source transcripts (``src_text`` with its ``task`` specs) into
+    ``<out_dir>/text``: the text-only ceiling of the speech model on that set."""
+    from espnet_csst.data.datadir import read_map
+
+    src, tasks = read_map(data_dir / "src_text"), read_map(data_dir / "task")
+    missing = sorted(set(src) - set(tasks))
+    if missing:
+        raise ValueError(f"{data_dir / 'task'}: no task spec for {len(missing)} utterance(s), e.g. {missing[0]}")
+    keys = sorted(src)
+    hyps = translate(llm, codec, builder, [(tasks[k], src[k]) for k in keys], batch_size, bf16)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "text", "".join(f"{k} {h}\n" for k, h in zip(keys, hyps)))
+    logging.info(f"translated the source transcripts of {data_dir} -> {out_dir / 'text'}")
 
 
 def build_llm(conf: dict, codec: TextCodec):
@@ -123,7 +178,9 @@ def save_plot(history, path: Path):
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bleu_keys = sorted({k for h in history for k in h if k.startswith("dev_bleu_")})
+    fig, axes = plt.subplots(1, 2 if bleu_keys else 1, figsize=(11 if bleu_keys else 6, 3.5), squeeze=False)
+    ax = axes[0][0]
     steps = [h["step"] for h in history]
     ax.plot(steps, [h["train_loss"] for h in history], label="train loss")
     dev = [(h["step"], h["dev_loss"]) for h in history if "dev_loss" in h]
@@ -133,6 +190,14 @@ def save_plot(history, path: Path):
     ax.set_ylabel("cross-entropy")
     ax.set_title("LLM text pre-training")
     ax.legend()
+    if bleu_keys:
+        ax = axes[0][1]
+        for k in bleu_keys:
+            ax.plot(*zip(*[(h["step"], h[k]) for h in history if k in h]), "o-", label=k[len("dev_bleu_"):])
+        ax.set_xlabel("step")
+        ax.set_ylabel("BLEU (greedy, gold source text)")
+        ax.set_title("text translation on held-out pairs")
+        ax.legend()
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp)
@@ -155,13 +220,26 @@ def get_parser():
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=40)
     p.add_argument("--n_dev", type=int, default=200, help="held-out sequences per task for the dev loss")
+    p.add_argument("--n_dev_bleu", type=int, default=100,
+                   help="held-out pairs per translation (st) task decoded greedily for a text BLEU; "
+                        "0: no decoding")
+    p.add_argument("--dev_bleu_interval", type=int, default=250,
+                   help="steps between text-BLEU evaluations (and at the last step); a multiple of "
+                        "--log_interval")
+    p.add_argument("--decode_dir", type=Path, action="append", default=[],
+                   help="after training, translate this task dir's src_text (with its task file) into "
+                        "<out>/decode_<name>/text: the ceiling a perfect transcript would give")
     p.add_argument("--log_interval", type=int, default=25)
     p.add_argument("--seed", type=int, default=0)
     return p
 
 
 def main(argv=None):
-    args = get_parser().parse_args(argv)
+    parser = get_parser()
+    args = parser.parse_args(argv)
+    if args.dev_bleu_interval % args.log_interval:
+        parser.error(f"--dev_bleu_interval ({args.dev_bleu_interval}) must be a multiple of "
+                     f"--log_interval ({args.log_interval})")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -171,7 +249,7 @@ def main(argv=None):
     prompts = PromptTemplates(conf.get("prompt_templates") or DEFAULT_TEMPLATES)
     builder = SequenceBuilder(codec, prompts)
 
-    tasks, weights, dev = [], [], []
+    tasks, weights, dev, bleu_sets = [], [], [], []
     for spec, src, tgt, weight in args.pair:
         pairs = read_pairs(Path(src), Path(tgt))
         rng.shuffle(pairs)
@@ -181,6 +259,8 @@ def main(argv=None):
         tasks.append((spec, train))
         weights.append(float(weight))
         dev += [builder.build(spec, s, t) for s, t in held]
+        if spec.split()[0] == "st" and args.n_dev_bleu > 0:
+            bleu_sets.append((spec, held[: args.n_dev_bleu]))
         logging.info(f"task '{spec}': {len(train)} train / {len(held)} dev pairs from {src} -> {tgt}, weight {weight}")
 
     llm = build_llm(conf, codec)
@@ -231,6 +311,10 @@ def main(argv=None):
                      "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - start, 1)}
             if (step + 1) % (args.log_interval * 4) == 0 or last:
                 entry["dev_loss"] = round(dev_loss(), 4)
+            if (step + 1) % args.dev_bleu_interval == 0 or last:
+                for spec, held in bleu_sets:
+                    entry[f"dev_bleu_{spec.replace(' ', '_')}"] = round(
+                        text_bleu(llm, codec, builder, spec, held, args.batch_size, bf16), 2)
             history.append(entry)
             eta = (time.time() - start) / (step + 1) * (args.steps - step - 1)
             logging.info(f"step {step + 1}/{args.steps} " + " ".join(f"{k}={v}" for k, v in entry.items()
@@ -241,8 +325,12 @@ def main(argv=None):
     tmp.replace(args.out / "llm.pth")
     atomic_write_text(args.out / "history.json", json.dumps(history, indent=1) + "\n")
     save_plot(history, args.out / "loss.png")
+    for d in args.decode_dir:
+        decode_task_dir(llm, codec, builder, d, args.out / f"decode_{d.name}", args.batch_size, bf16)
+    bleus = ", ".join(f"{k} {v}" for k, v in history[-1].items() if k.startswith("dev_bleu_"))
     logging.info(f"wrote {args.out / 'llm.pth'} (load with --init_param {args.out / 'llm.pth'}::llm), "
-                 f"{args.out / 'loss.png'}; final dev loss {history[-1].get('dev_loss')}")
+                 f"{args.out / 'loss.png'}; final dev loss {history[-1].get('dev_loss')}"
+                 + (f"; text BLEU from gold source (the ceiling for speech): {bleus}" if bleus else ""))
     return 0
 
 

@@ -7,7 +7,11 @@
 For every utterance it writes ``text`` (what the model must output),
 ``src_text`` (the source transcript), ``task`` (``"st es en"``: rendered into
 the prompt by the preprocessor) and carries over wav.scp, utt2spk, utt2dur,
-utt2lang and word_ali. This is also the filter stage: utterances with an
+utt2lang and word_ali. With utt2dur it also writes ``lang_ali``, the spoken
+language over time that the MoE projector's language loss learns from:
+``<utt> <duration> [<lang> <start> <end>]...``, the whole utterance for a
+monolingual one, each aligned word for a code-switched one (``cs``; no spans
+without a word_ali). This is also the filter stage: utterances with an
 empty text, a language outside ``--languages``, or a duration outside
 ``[--min_dur, --max_dur]`` are dropped, and every drop is reported with its
 reason (and listed in ``<out>/dropped``).
@@ -82,6 +86,18 @@ def collect(src: Path, task: str, tgt_lang: Optional[str], languages, min_dur, m
         }
 
 
+def lang_ali(entry: dict) -> str:
+    """``<duration> [<lang> <start> <end>]...`` of one utterance (see the module doc)."""
+    spans = []
+    if entry["utt2lang"] != "cs":
+        spans.append(f"{entry['utt2lang']} 0 {entry['utt2dur']}")
+    else:
+        for v in entry["word_ali"]:  # "<start> <end> <word> <lang>"
+            start, end, _, lang = v.split()
+            spans.append(f"{lang} {start} {end}")
+    return " ".join([str(entry["utt2dur"])] + spans)
+
+
 def write(out: Path, kept: Dict[str, dict], dropped: List[tuple]):
     tmp = out.parent / f".{out.name}.tmp"
     if tmp.exists():
@@ -96,6 +112,10 @@ def write(out: Path, kept: Dict[str, dict], dropped: List[tuple]):
         with atomic_open(tmp / "utt2dur") as f:
             for k in keys:
                 f.write(f"{k} {kept[k]['utt2dur']}\n")
+    if all(kept[k]["utt2dur"] is not None for k in keys):
+        with atomic_open(tmp / "lang_ali") as f:
+            for k in keys:
+                f.write(f"{k} {lang_ali(kept[k])}\n")
     if any(kept[k]["word_ali"] for k in keys):
         with atomic_open(tmp / "word_ali") as f:
             for k in keys:

@@ -234,7 +234,8 @@ def locked(results_dir: Path) -> Iterator[None]:
 
 
 def read_timings(path: Path) -> List[dict]:
-    """``stage<TAB>name<TAB>seconds`` lines (blank lines and ``#`` comments ignored)."""
+    """``stage<TAB>name<TAB>seconds[<TAB>start<TAB>end]`` lines (epoch seconds; blank lines and
+    ``#`` comments ignored). With start/end, stages that ran at the same time are recognised."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -245,14 +246,37 @@ def read_timings(path: Path) -> List[dict]:
             continue
         fields = line.rstrip("\r").split("\t")
         try:
-            if len(fields) != 3:
+            if len(fields) not in (3, 5):
                 raise ValueError
-            seconds = float(fields[2])
+            entry = {"stage": fields[0].strip(), "name": fields[1].strip(), "seconds": float(fields[2])}
+            if len(fields) == 5:
+                entry["start"], entry["end"] = float(fields[3]), float(fields[4])
         except ValueError:
-            raise ResultsError(f"{path}:{lineno}: expected 'stage<TAB>name<TAB>seconds', "
-                               f"got {line!r}") from None
-        timings.append({"stage": fields[0].strip(), "name": fields[1].strip(), "seconds": seconds})
+            raise ResultsError(f"{path}:{lineno}: expected 'stage<TAB>name<TAB>seconds' "
+                               f"or 'stage<TAB>name<TAB>seconds<TAB>start<TAB>end', got {line!r}") from None
+        timings.append(entry)
     return timings
+
+
+def wall_seconds(timings: List[dict]) -> float:
+    """Wall time of the stages: the union of their intervals where known (stages that ran side
+    by side count once), else their sum."""
+    if not all("start" in t for t in timings):
+        return sum(t["seconds"] for t in timings)
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted((t["start"], t["end"]) for t in timings):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
+def ran_beside(timings: List[dict], t: dict) -> str:
+    """The stages whose intervals overlap stage t's (by more than a second)."""
+    if "start" not in t:
+        return ""
+    return " ".join(o["stage"] for o in timings if o is not t and "start" in o
+                    and min(t["end"], o["end"]) - max(t["start"], o["start"]) > 1.0)
 
 
 def format_duration(seconds: float) -> str:
@@ -315,11 +339,16 @@ def render_commands(commands: Dict[str, str]) -> List[str]:
 
 
 def render_timings(timings: List[dict]) -> List[str]:
-    rows = [[t["stage"], t["name"], f"{t['seconds']:.1f}", format_duration(t["seconds"])]
-            for t in timings]
-    total = sum(t["seconds"] for t in timings)
-    rows.append(["", "**total**", f"**{total:.1f}**", f"**{format_duration(total)}**"])
-    return md_table(["stage", "name", "seconds", "h:mm:ss"], rows)
+    beside = {t["stage"]: ran_beside(timings, t) for t in timings}
+    header = ["stage", "name", "seconds", "h:mm:ss"]
+    rows = [[t["stage"], t["name"], f"{t['seconds']:.1f}", format_duration(t["seconds"])] for t in timings]
+    if any(beside.values()):
+        header.append("ran beside stages")
+        rows = [row + [beside[t["stage"]]] for row, t in zip(rows, timings)]
+    total = wall_seconds(timings)
+    label = "**total (wall clock)**" if any(beside.values()) else "**total**"
+    rows.append(["", label, f"**{total:.1f}**", f"**{format_duration(total)}**"] + [""] * (len(header) - 4))
+    return md_table(header, rows)
 
 
 def render_markdown(results: dict) -> str:

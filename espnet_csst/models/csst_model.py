@@ -12,6 +12,12 @@ Optional auxiliary loss: ``ctc_weight`` > 0 adds ESPnet's CTC on the encoder
 output against the *source transcript* (``src_text``), the usual way to teach
 a from-scratch speech encoder to read before the LLM can use it; the total is
 ``(1 - ctc_weight) * CE + ctc_weight * CTC``.
+
+With the MoE projector (``projector: moe``), ``lang_loss_weight`` adds the
+language-specific loss on its group router (labels: ``lang_labels``, the
+language of every 10 ms, mapped onto projector tokens) and
+``balance_loss_weight`` the intra-group load-balancing loss; the reporter logs
+both, the group routing accuracy and every expert's load.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from espnet_csst.llm.abs_llm import AbsLLM
+from espnet_csst.losses.moe_losses import balance_loss, language_loss, routing_stats, token_labels
 from espnet_csst.projectors.abs_projector import AbsProjector
 
 IGNORE = -100
@@ -82,10 +89,15 @@ class ESPnetCSSTModel(AbsESPnetModel):
         cpu_bf16: Union[bool, str] = False,
         src_vocab_size: Optional[int] = None,
         scale_speech_to_text: bool = True,
+        lang_loss_weight: float = 0.0,
+        balance_loss_weight: float = 0.0,
     ):
         super().__init__()
         if not 0.0 <= ctc_weight < 1.0:
             raise ValueError(f"model_conf.ctc_weight must be in [0, 1), got {ctc_weight}")
+        if (lang_loss_weight or balance_loss_weight) and not hasattr(projector, "languages"):
+            raise ValueError("model_conf.lang_loss_weight/balance_loss_weight need a routed projector "
+                             f"(projector: moe); this one is {type(projector).__name__}")
         self.frontend = frontend
         self.specaug = specaug
         self.normalize = normalize
@@ -95,6 +107,8 @@ class ESPnetCSSTModel(AbsESPnetModel):
         self.lsm_weight = lsm_weight
         self.ctc_weight = ctc_weight
         self.scale_speech_to_text = scale_speech_to_text
+        self.lang_loss_weight = lang_loss_weight
+        self.balance_loss_weight = balance_loss_weight
         self.cpu_bf16 = resolve_cpu_bf16(cpu_bf16)
         self._text_rms_cache: Optional[torch.Tensor] = None
         # CTC classes: 0 is the blank, token id k is class k + 1 (so any vocabulary works,
@@ -125,7 +139,7 @@ class ESPnetCSSTModel(AbsESPnetModel):
         enc, enc_lens, _ = self.encoder(feats, feats_lengths)
         return enc, enc_lens
 
-    def project(self, enc: torch.Tensor, enc_lens: torch.Tensor):
+    def project(self, enc: torch.Tensor, enc_lens: torch.Tensor, return_routing: bool = False):
         """Encoder frames -> LLM-width speech tokens, at the scale of the LLM's text embeddings.
 
         A fresh projector's outputs are ~50x larger than the embeddings the LLM was
@@ -133,11 +147,11 @@ class ESPnetCSSTModel(AbsESPnetModel):
         residual stream at speech positions. Each token is rescaled to the RMS of the
         embedding table (``scale_speech_to_text``), which holds for any LLM.
         """
-        sp, sp_lens = self.projector(enc, enc_lens)
+        sp, sp_lens, routing = self.projector.forward_with_routing(enc, enc_lens)
         if self.scale_speech_to_text:
             rms = sp.float().pow(2).mean(-1, keepdim=True).add(1e-6).sqrt()
             sp = (sp * (self._text_rms() / rms)).to(sp.dtype)
-        return sp, sp_lens
+        return (sp, sp_lens, routing) if return_routing else (sp, sp_lens)
 
     def _text_rms(self) -> torch.Tensor:
         table = self.llm.embed_table()
@@ -237,17 +251,22 @@ class ESPnetCSSTModel(AbsESPnetModel):
         instruction_lengths: torch.Tensor,
         src_text: Optional[torch.Tensor] = None,
         src_text_lengths: Optional[torch.Tensor] = None,
+        lang_labels: Optional[torch.Tensor] = None,
+        lang_labels_lengths: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         with _cpu_bf16(self.cpu_bf16, speech.device):
             return self._forward(speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
-                                 instruction, instruction_lengths, src_text, src_text_lengths)
+                                 instruction, instruction_lengths, src_text, src_text_lengths,
+                                 lang_labels, lang_labels_lengths)
 
     def _forward(self, speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
-                 instruction, instruction_lengths, src_text, src_text_lengths):
+                 instruction, instruction_lengths, src_text, src_text_lengths,
+                 lang_labels=None, lang_labels_lengths=None):
         enc, enc_lens = self.encode(speech, speech_lengths)
-        sp_emb, sp_lens = self.project(enc, enc_lens)
+        sp_emb, sp_lens, routing = self.project(enc, enc_lens, return_routing=True)
         loss_ctc = self._ctc_loss(enc, enc_lens, src_text, src_text_lengths)
+        aux_loss, aux_stats = self._routing_losses(routing, sp_lens, lang_labels, lang_labels_lengths)
         total_len = prefix_lengths + sp_lens + instruction_lengths + text_lengths + 1
         keep = ~self._too_long(total_len)
         n_skip = int((~keep).sum())
@@ -262,7 +281,7 @@ class ESPnetCSSTModel(AbsESPnetModel):
             )
         if not bool(keep.any()):
             loss = sp_emb.float().sum() * 0.0
-            stats = {"loss": loss.detach(), "acc": None, "skipped_too_long": float(n_skip)}
+            stats = {"loss": loss.detach(), "acc": None, "skipped_too_long": float(n_skip), **aux_stats}
             return force_gatherable((loss, stats, torch.tensor(0)), loss.device)
 
         seq = self.build_sequences(
@@ -276,9 +295,39 @@ class ESPnetCSSTModel(AbsESPnetModel):
         if loss_ctc is not None:
             loss = (1 - self.ctc_weight) * loss_ce + self.ctc_weight * loss_ctc
             stats["loss_ctc"] = loss_ctc.detach()
+        if aux_loss is not None:
+            loss = loss + aux_loss
+        stats.update(aux_stats)
         stats["loss"] = loss.detach()
         loss, stats, weight = force_gatherable((loss, stats, torch.tensor(int(keep.sum()))), loss.device)
         return loss, stats, weight
+
+    def _routing_losses(self, routing, sp_lens, lang_labels, lang_labels_lengths):
+        """Weighted language + balance losses of a routed projector, and what to report."""
+        if routing is None:
+            return None, {}
+        labels = torch.full(routing.mask.shape, -1, dtype=torch.long, device=routing.mask.device)
+        if lang_labels is not None:
+            labels = token_labels(lang_labels, lang_labels_lengths, sp_lens, routing.mask.size(1),
+                                  routing.group_logits.size(-1))
+        elif self.lang_loss_weight > 0:
+            raise ValueError(
+                "model_conf.lang_loss_weight > 0 needs per-token languages: give the training data "
+                "its lang_ali file (--*_data_path_and_name_and_type DIR/lang_ali,lang_ali,text; "
+                "make_task_dir writes it)"
+            )
+        stats = routing_stats(routing, labels, self.projector.languages)
+        loss = None
+        loss_lang = language_loss(routing, labels)
+        if loss_lang is not None:
+            stats["loss_lang"] = loss_lang.detach()
+            if self.lang_loss_weight > 0:
+                loss = self.lang_loss_weight * loss_lang
+        loss_bal = balance_loss(routing, labels)
+        stats["loss_balance"] = loss_bal.detach()
+        if self.balance_loss_weight > 0:
+            loss = self.balance_loss_weight * loss_bal + (0 if loss is None else loss)
+        return loss, stats
 
     def _ctc_loss(self, enc, enc_lens, src_text, src_text_lengths) -> Optional[torch.Tensor]:
         """CTC of the encoder output against the source transcript (None when off)."""

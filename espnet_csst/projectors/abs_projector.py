@@ -19,6 +19,11 @@ class AbsProjector(torch.nn.Module, ABC):
     def forward(self, x: torch.Tensor, x_lens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(B, T, input_size), (B,) -> (B, T', output_size), (B,)"""
 
+    def forward_with_routing(self, x: torch.Tensor, x_lens: torch.Tensor):
+        """forward() plus the router outputs of a routed projector (None for the others)."""
+        y, lens = self.forward(x, x_lens)
+        return y, lens, None
+
 
 def zero_padding(x: torch.Tensor, x_lens: torch.Tensor) -> torch.Tensor:
     """Zero the frames at and beyond each sequence's length.

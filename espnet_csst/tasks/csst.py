@@ -50,6 +50,7 @@ from espnet_csst.models.csst_model import ESPnetCSSTModel
 from espnet_csst.projectors.abs_projector import AbsProjector
 from espnet_csst.projectors.conv1d import Conv1dProjector
 from espnet_csst.projectors.linear import LinearProjector
+from espnet_csst.projectors.moe import MoEProjector
 from espnet_csst.train.preprocessor import CSSTPreprocessor
 
 # ESPnet's registries are rebuilt with the classes a speech-LLM uses rather than imported
@@ -82,7 +83,7 @@ encoder_choices = ClassChoices(
 )
 projector_choices = ClassChoices(
     "projector",
-    classes=dict(linear=LinearProjector, conv1d=Conv1dProjector),
+    classes=dict(linear=LinearProjector, conv1d=Conv1dProjector, moe=MoEProjector),
     type_check=AbsProjector,
     default="linear",
 )
@@ -228,6 +229,9 @@ class CSSTTask(AbsTask):
             default_task=getattr(args, "default_task", None),
             src_token_list=getattr(args, "src_token_list", None),
             src_bpemodel=getattr(args, "src_bpemodel", None),
+            # the MoE projector's language groups: lang_ali -> per-frame group labels
+            languages=(args.projector_conf or {}).get("languages", MoEProjector.default_languages)
+            if args.projector == "moe" else None,
         )
 
     @classmethod
@@ -240,7 +244,7 @@ class CSSTTask(AbsTask):
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
         if inference:
             return ("task", "text", "src_text")
-        return ("task", "src_text", "utt2lang", "word_ali")
+        return ("task", "src_text", "utt2lang", "word_ali", "lang_ali")
 
     @classmethod
     def codec(cls, args: argparse.Namespace) -> TextCodec:

@@ -4,13 +4,16 @@ Each example arrives from ESPnet's dataset with ``speech`` (waveform),
 ``text`` (target), optionally ``src_text`` (source transcript) and ``task``
 (``"st es en"``). The task spec becomes two id arrays, ``prefix`` (before the
 speech) and ``instruction`` (after it), so that every stage and every
-replayed stage's data can share one batch.
+replayed stage's data can share one batch. With ``languages`` (the MoE
+projector's groups), ``lang_ali`` (see make_task_dir) becomes ``lang_labels``:
+the group index of every 10 ms of audio, -1 where no language is known; the
+model maps them onto its projector tokens.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 
@@ -18,6 +21,9 @@ from espnet2.train.preprocessor import AbsPreprocessor
 
 from espnet_csst.llm.prompts import PromptTemplates
 from espnet_csst.llm.tokens import TextCodec
+
+
+FRAMES_PER_SECOND = 100  # resolution of lang_labels
 
 
 class CSSTPreprocessor(AbsPreprocessor):
@@ -32,8 +38,10 @@ class CSSTPreprocessor(AbsPreprocessor):
         default_task: Optional[str] = None,
         src_token_list=None,
         src_bpemodel: Optional[str] = None,
+        languages: Optional[Sequence[str]] = None,
     ):
         super().__init__(train)
+        self.languages = list(languages) if languages else None
         self.codec = TextCodec(token_type, token_list, bpemodel)
         # the source transcript (CTC target) may have its own smaller sentencepiece, like
         # ESPnet ST's --src_token_list; built on first use, since decoding never needs it
@@ -53,6 +61,27 @@ class CSSTPreprocessor(AbsPreprocessor):
             )
         return self._prompt_cache[task_spec]
 
+    def lang_labels(self, uid: str, ali: str) -> np.ndarray:
+        """``"<dur> [<lang> <start> <end>]..."`` -> group index per 10 ms frame (-1: unknown).
+
+        Languages outside ``languages`` (e.g. ``cs`` for a whole mixed utterance)
+        stay unknown, as does the time between aligned words.
+        """
+        fields = ali.split()
+        try:
+            if not fields or (len(fields) - 1) % 3:
+                raise ValueError("expected '<duration> [<lang> <start> <end>]...'")
+            frames = np.full(int(np.ceil(float(fields[0]) * FRAMES_PER_SECOND)), -1, dtype=np.int64)
+            for k in range(1, len(fields), 3):
+                lang, start, end = fields[k], float(fields[k + 1]), float(fields[k + 2])
+                if lang in self.languages:
+                    a = int(round(start * FRAMES_PER_SECOND))
+                    frames[a : max(a + 1, int(round(end * FRAMES_PER_SECOND)))] = self.languages.index(lang)
+        except ValueError as e:
+            raise ValueError(f"utterance {uid}: bad lang_ali line {ali!r}: {e}; rebuild the stage's "
+                             "data dir with espnet_csst.bin.make_task_dir") from None
+        return frames
+
     def codec_for(self, name: str) -> TextCodec:
         if name != "src_text" or self._src_spec is None:
             return self.codec
@@ -68,6 +97,10 @@ class CSSTPreprocessor(AbsPreprocessor):
                 data["prefix"], data["instruction"] = self.prompt_ids(str(task).strip())
             except ValueError as e:
                 raise ValueError(f"utterance {uid}: bad task spec in the 'task' file: {e}") from e
+        if "lang_ali" in data:
+            ali = data.pop("lang_ali")
+            if self.languages is not None:
+                data["lang_labels"] = self.lang_labels(uid, str(ali))
         for name in self.text_names:
             if name in data and isinstance(data[name], str):
                 text = data[name].strip()

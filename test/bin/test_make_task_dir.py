@@ -101,3 +101,16 @@ def test_missing_input_file(tmp_path, capsys):
     (src / "utt2lang").unlink()
     assert make_task_dir.main(["--task", "asr", "--out", str(tmp_path / "out"), str(src)]) == 1
     assert "utt2lang" in capsys.readouterr().err
+
+
+def test_lang_ali_for_monolingual_and_code_switched_utterances(tmp_path):
+    src = write_dir(tmp_path / "in", [("u1", "es", 2.0, "el gato", "the cat"),
+                                      ("u2", "cs", 1.5, "el cat", "the cat"),
+                                      ("u3", "cs", 1.0, "la house", "the house")])
+    (src / "text.cs").write_text("u2 el cat\nu3 la house\n", encoding="utf-8")
+    (src / "word_ali").write_text("u2 0.10 0.40 el es\nu2 0.50 1.20 cat en\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert make_task_dir.main(["--task", "st", "--tgt_lang", "en", "--out", str(out), str(src)]) == 0
+    # whole monolingual utterances; code-switched ones word by word (none without word_ali)
+    assert read_kv(out / "lang_ali") == {"u1": "2.0 es 0 2.0", "u2": "1.5 es 0.10 0.40 en 0.50 1.20",
+                                         "u3": "1.0"}

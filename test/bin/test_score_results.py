@@ -153,6 +153,18 @@ def test_results_md_lists_every_system_commands_and_timings(tmp_path, capsys):
     assert "| 2 | train | 3600.0 | 1:00:00 |" in md and "**3612.5**" in md
 
 
+def test_stages_that_ran_side_by_side_count_once_in_the_wall_time(tmp_path):
+    # stage 11 ran in the background from t=100 to t=400, beside stages 5 (100-250) and 6 (250-300)
+    (tmp_path / "timings.tsv").write_text("4\ttokens\t10\t90\t100\n5\tllm\t150\t100\t250\n"
+                                          "6\tstats\t50\t250\t300\n11\tpeer\t300\t100\t400\n"
+                                          "13\tscore\t5\t400\t405\n")
+    score(tmp_path, REF, extra=["--timings", str(tmp_path / "timings.tsv")])
+    md = (tmp_path / "res" / "RESULTS.md").read_text()
+    assert "| ran beside stages |" in md
+    assert "| 11 | peer | 300.0 | 0:05:00 | 5 6 |" in md and "| 4 | tokens | 10.0 | 0:00:10 |  |" in md
+    assert "**total (wall clock)** | **315.0**" in md  # 90..405, not the 515 s sum
+
+
 def test_render_only_rebuilds_markdown_with_stored_timings(tmp_path):
     (tmp_path / "timings.tsv").write_text("1\tdecode\t61\n")
     score(tmp_path, REF, extra=["--timings", str(tmp_path / "timings.tsv"), "--title", "T"])

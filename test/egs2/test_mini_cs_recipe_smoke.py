@@ -88,6 +88,10 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
     proc = run(recipe)
     times = [ln.split("\t") for ln in (recipe / "exp" / "stage_times.tsv").read_text().splitlines()]
     assert [int(t[0]) for t in times] == list(range(1, 15))
+    # on CPU the peer (stages 11-12) trains in the background, starting before stage 5 ends
+    start, end = {int(t[0]): float(t[3]) for t in times}, {int(t[0]): float(t[4]) for t in times}
+    assert start[11] < end[5] and end[12] <= start[13]
+    assert "Stage 12 (peer: ESPnet st_inference) done" in (recipe / "exp" / "peer_st.log").read_text()
     assert "Stage 9 (train stage C (code-switched ST)) done" in proc.stdout
 
     results = json.loads((recipe / "RESULTS.json").read_text())
@@ -97,6 +101,8 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
             assert (system, test_set, "BLEU") in got
             assert (system, test_set, "chrF") in got
     assert ("csst_stageA_asr", "test_cs", "WER") in got
+    # the stage-5 LLM translating the gold transcripts: the ceiling row
+    assert ("llm_text_ceiling", "test_cs", "BLEU") in got and ("llm_text_ceiling", "test_mono_es", "BLEU") in got
     md = (recipe / "RESULTS.md").read_text()
     assert "csst_stageC" in md and "peer_espnet_st" in md and "Wall time per stage" in md
     n_test = len((recipe / "data" / "test_cs" / "wav.scp").read_text().splitlines())

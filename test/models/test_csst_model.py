@@ -222,3 +222,43 @@ def test_speech_tokens_are_scaled_to_the_text_embeddings(tiny_codec, batch):
         table.mul_(3.0)
     sp3, _ = model.speech_embeddings(batch["speech"], batch["speech_lengths"])
     torch.testing.assert_close(sp3[0, : sp_lens[0]], 3.0 * sp[0, : sp_lens[0]], rtol=1e-4, atol=1e-5)
+
+
+def _with_lang_labels(batch, tiny_bpe, alis):
+    from espnet_csst.train.preprocessor import CSSTPreprocessor
+
+    pre = CSSTPreprocessor(train=True, token_type="bpe", token_list=str(tiny_bpe["token_list"]),
+                           bpemodel=str(tiny_bpe["bpemodel"]), languages=["es", "en"])
+    labels = [torch.from_numpy(pre.lang_labels(f"utt{k}", a)) for k, a in enumerate(alis)]
+    lengths = torch.tensor([x.numel() for x in labels])
+    padded = torch.nn.utils.rnn.pad_sequence(labels, batch_first=True, padding_value=-1)
+    return dict(batch, lang_labels=padded, lang_labels_lengths=lengths)
+
+
+def test_moe_language_and_balance_losses(tiny_codec, tiny_bpe, batch):
+    # utterance 0 English throughout, utterance 1 switches from Spanish to English at 0.4 s
+    full = _with_lang_labels(batch, tiny_bpe, ["0.5 en 0 0.5", "0.8 es 0.0 0.4 en 0.45 0.8"])
+    plain = tiny_model(tiny_codec, projector="moe")
+    model = tiny_model(tiny_codec, projector="moe", lang_loss_weight=0.5, balance_loss_weight=0.1)
+    model.train()
+    loss, stats, _ = model(**full)
+    for key in ("loss_lang", "loss_balance", "route_acc", "route_acc_es", "route_acc_en", "load_en_e0"):
+        assert key in stats, key
+    assert 0.0 <= float(stats["route_acc"]) <= 1.0 and float(stats["loss_balance"]) >= 1.0 - 1e-5
+    torch.testing.assert_close(loss.detach(), plain(**full)[0].detach() + 0.5 * stats["loss_lang"]
+                               + 0.1 * stats["loss_balance"])
+    loss.backward()
+    assert model.projector.group_router.weight.grad.abs().sum() > 0
+    # the language loss follows the labels: all-Spanish labels give another loss
+    other = _with_lang_labels(batch, tiny_bpe, ["0.5 es 0 0.5", "0.8 es 0 0.8"])
+    assert not torch.isclose(model(**other)[1]["loss_lang"], stats["loss_lang"])
+
+
+def test_moe_language_loss_needs_labels_and_a_routed_projector(tiny_codec, batch):
+    with pytest.raises(ValueError, match="lang_ali"):
+        tiny_model(tiny_codec, projector="moe", lang_loss_weight=0.5)(**batch)
+    # without labels the balance loss still works (groups from the router's choice)
+    stats = tiny_model(tiny_codec, projector="moe", balance_loss_weight=0.1)(**batch)[1]
+    assert "loss_balance" in stats and "route_acc" not in stats
+    with pytest.raises(ValueError, match="projector: moe"):
+        tiny_model(tiny_codec, lang_loss_weight=0.5)

@@ -66,3 +66,20 @@ def test_src_text_uses_its_own_token_list(tiny_bpe, tmp_path):
     assert out["src_text"].tolist() == src_codec.encode("el gato come")
     assert out["text"].tolist() == pre.codec.encode("The cat eats.")
     assert max(out["src_text"]) < 60
+
+
+def test_lang_ali_becomes_frame_labels_of_the_moe_groups(tiny_bpe):
+    from espnet_csst.train.preprocessor import CSSTPreprocessor
+
+    pre = CSSTPreprocessor(train=True, token_type="bpe", token_list=str(tiny_bpe["token_list"]),
+                           bpemodel=str(tiny_bpe["bpemodel"]), languages=["es", "en"])
+    out = pre("u1", {"lang_ali": "0.1 en 0.0 0.03 zh 0.03 0.05 es 0.07 0.1"})
+    # 10 ms frames: en en en | zh (no group) | gap | es es es
+    assert out["lang_labels"].tolist() == [1, 1, 1, -1, -1, -1, -1, 0, 0, 0]
+    assert "lang_ali" not in out
+    with pytest.raises(ValueError, match="utterance u2: bad lang_ali.*make_task_dir"):
+        pre("u2", {"lang_ali": "1.0 es 0.0"})
+    # without MoE groups the file is ignored
+    plain = CSSTPreprocessor(train=True, token_type="bpe", token_list=str(tiny_bpe["token_list"]),
+                             bpemodel=str(tiny_bpe["bpemodel"]))
+    assert "lang_labels" not in plain("u1", {"lang_ali": "0.1 en 0 0.1"})

@@ -7,6 +7,7 @@
 #   3  filter       per-stage task dirs; drops reported             -> dump/raw/{stageA,stageB,stageC,peer,test}_*
 #   4  token list   sentencepiece (or the LLM's tokenizer), source  -> data/token_list/
 #   5  LLM text pre-training (skipped for a pretrained LLM)         -> exp/llm_pretrain/llm.pth
+#                   and its translations of the test sets' gold transcripts (the ceiling)
 #   6  stats        feature statistics and shapes                   -> exp/stats_stage{A,B,C}/
 #   7  train A      ASR on monolingual speech of every language     -> exp/csst_stageA/
 #   8  train B      monolingual ST, from A                          -> exp/csst_stageB/
@@ -16,7 +17,10 @@
 #  12  peer decode  espnet2.bin.st_inference                        -> exp/peer_st/decode_*/
 #  13  score        BLEU/chrF (sacrebleu), WER                      -> RESULTS.md, RESULTS.json
 #  14  pack         model zip for sharing                           -> exp/csst_stageC/packed.zip
+# On CPU (ngpu 0) stages 11-12 run in the background beside stages 5-10, one thread each
+# (--peer_beside; log: exp/peer_st.log); stage 13 waits for them.
 set -euo pipefail
+script_args=("$@")  # the peer's background run repeats them
 
 SCRIPTS="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scripts"
 # shellcheck disable=SC1091
@@ -61,12 +65,13 @@ peer_config=conf/peer_st.yaml
 peer_inference_config=conf/peer_decode.yaml
 peer_args=""              # extra st_train options for the peer
 peer_max_epoch=""
+peer_beside=auto          # run the peer (stages 11-12) in the background beside stages 5-10, one CPU thread each: true|false|auto (auto: when ngpu is 0)
 
 options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 # ---- end options
 
 usage() {
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
     echo
     echo "Options (default in brackets):"
     sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -E '^[a-z_A-Z]+=' |
@@ -91,6 +96,7 @@ done
 for v in stage stop_stage nj inference_nj ngpu vocab_size src_vocab_size; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
+[[ "${peer_beside}" =~ ^(true|false|auto)$ ]] || die "--peer_beside must be true, false or auto, got '${peer_beside}'"
 [ -f ./path.sh ] && . ./path.sh
 
 # stage timing: exp/stage_times.tsv keeps the latest wall time of every stage
@@ -105,12 +111,18 @@ run_stage() {  # run_stage N NAME: true when stage N is selected; starts its clo
     return 1
 }
 end_stage() {
-    local secs
-    secs=$(awk -v a="${stage_start}" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+    local end secs
+    end=$(date +%s.%N)
+    secs=$(awk -v a="${stage_start}" -v b="${end}" 'BEGIN{printf "%.1f", b-a}')
     mkdir -p "${expdir}"
-    { [ -f "${times_file}" ] && awk -F'\t' -v n="${stage_n}" '$1 != n' "${times_file}"
-      printf '%s\t%s\t%s\n' "${stage_n}" "${stage_name}" "${secs}"; } | sort -n -k1,1 > "${times_file}.tmp"
-    mv "${times_file}.tmp" "${times_file}"
+    # stage<TAB>name<TAB>seconds<TAB>start<TAB>end; the lock: a background stage writes here too
+    (
+        flock 9
+        { [ -f "${times_file}" ] && awk -F'\t' -v n="${stage_n}" '$1 != n' "${times_file}"
+          printf '%s\t%s\t%s\t%s\t%s\n' "${stage_n}" "${stage_name}" "${secs}" "${stage_start}" "${end}"
+        } | sort -n -k1,1 > "${times_file}.tmp"
+        mv "${times_file}.tmp" "${times_file}"
+    ) 9> "${times_file}.lock"
     log "Stage ${stage_n} (${stage_name}) done in ${secs} s"
 }
 
@@ -135,6 +147,8 @@ task_data_args() {  # task_data_args PREFIX DIR: data options of csst_train for 
          "--${p}_data_path_and_name_and_type ${d}/text,text,text" \
          "--${p}_data_path_and_name_and_type ${d}/task,task,text" \
          "--${p}_data_path_and_name_and_type ${d}/src_text,src_text,text"
+    # the spoken language over time (MoE language loss; other projectors ignore it)
+    [ ! -f "${d}/lang_ali" ] || echo "--${p}_data_path_and_name_and_type ${d}/lang_ali,lang_ali,text"
 }
 pretrained_llm() {  # the config names a pretrained LLM (then no text pre-training)
     ${python} - "${train_config}" <<'EOF'
@@ -224,6 +238,42 @@ if run_stage 4 "token list"; then
     end_stage
 fi
 
+peer() {
+    local tests="" t epoch_opt=()
+    for t in ${test_sets}; do tests="${tests} ${raw}/test_st_${t}"; done
+    [ -n "${peer_max_epoch}" ] && epoch_opt=(--max_epoch "${peer_max_epoch}")
+    "${SCRIPTS}/peer_st.sh" --stage "$1" --stop_stage "$2" --train_dir "${raw}/peer_train" \
+        --valid_dir "${raw}/peer_valid" --test_sets "${tests# }" --token_list "${token_list}" \
+        --bpemodel "${bpemodel}" "${src_token_args[@]}" --exp_dir "${expdir}/peer_st" --config "${peer_config}" \
+        --inference_config "${peer_inference_config}" --nj "${nj}" --inference_nj "${inference_nj}" \
+        --ngpu "${ngpu}" --train_args "${peer_args}" --python "${python}" "${epoch_opt[@]}"
+}
+
+# On CPU the peer trains beside the LLM-based model: two one-thread jobs do about 1.7x the
+# work of one two-thread job on this kind of model (doc/csst.md), so both get more training
+# in the same wall time. The background run is this script again for stages 11-12.
+peer_pid=""
+peer_log="${expdir}/peer_st.log"
+peer_runs_beside() {
+    [ "${run_peer}" = true ] && [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 12 ] || return 1
+    [ "${peer_beside}" = true ] || { [ "${peer_beside}" = auto ] && [ "${ngpu}" -eq 0 ]; }
+}
+kill_tree() {  # kill_tree PID: the process and everything it started
+    local child
+    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "${child}"; done
+    kill "$1" 2>/dev/null || true
+}
+if peer_runs_beside; then
+    mkdir -p "${expdir}"
+    log "stages 11-12 (peer) start in the background, beside stages 5-10, one thread each (log: ${peer_log})"
+    OMP_NUM_THREADS=1 "$0" "${script_args[@]}" --stage 11 --stop_stage 12 --peer_beside false \
+        > "${peer_log}" 2>&1 &
+    peer_pid=$!
+    trap '[ -z "${peer_pid}" ] || kill_tree "${peer_pid}"' EXIT
+    omp_before="${OMP_NUM_THREADS-unset}"
+    export OMP_NUM_THREADS=1
+fi
+
 if run_stage 5 "LLM text pre-training"; then
     if pretrained_llm; then
         log "the config uses a pretrained LLM: nothing to pre-train"
@@ -235,12 +285,14 @@ if run_stage 5 "LLM text pre-training"; then
             IFS='|' read -r task src tgt weight <<< "${spec}"
             pair_args+=(--pair "${task//_/ }" "${src}" "${tgt}" "${weight}")
         done
+        # afterwards it translates the test sets' gold transcripts: the text-only ceiling
+        for t in ${test_sets}; do pair_args+=(--decode_dir "${raw}/test_st_${t}"); done
         mkdir -p "${llm_dir}"
         log "training the LLM on text -> ${llm_dir} (log: ${llm_dir}/train.log)"
         # shellcheck disable=SC2086
         ${python} -m espnet_csst.bin.llm_pretrain --config "${train_config}" --token_list "${token_list}" \
             --bpemodel "${bpemodel}" "${pair_args[@]}" --out "${llm_dir}" ${llm_pretrain_args} \
-            2>&1 | tee "${llm_dir}/train.log" | grep --line-buffered -E "step|wrote|task|LLM" || true
+            2>&1 | tee "${llm_dir}/train.log" | grep --line-buffered -E "step|wrote|task|LLM|translated" || true
         [ -f "${llm_dir}/llm.pth" ] || die "LLM pre-training failed; see ${llm_dir}/train.log"
     fi
     end_stage
@@ -310,40 +362,39 @@ decode_csst() {  # decode_csst MODEL_DIR TASK TEST
 }
 
 if run_stage 10 "decode"; then
-    jobs_run=0
+    # inference_nj jobs at a time; waits name their jobs (the peer may run in the background)
+    decode_jobs=()
+    wait_decode_jobs() { local j; for j in "${decode_jobs[@]}"; do wait "${j}"; done; decode_jobs=(); }
     for t in ${test_sets}; do
         decode_csst "${expdir}/csst_stageC" st "${t}" &
-        jobs_run=$((jobs_run + 1)); [ $((jobs_run % inference_nj)) -eq 0 ] && wait
+        decode_jobs+=($!); [ "${#decode_jobs[@]}" -ge "${inference_nj}" ] && wait_decode_jobs
         if [ "${asr_decode}" = true ]; then
             decode_csst "${expdir}/csst_stageA" asr "${t}" &
-            jobs_run=$((jobs_run + 1)); [ $((jobs_run % inference_nj)) -eq 0 ] && wait
+            decode_jobs+=($!); [ "${#decode_jobs[@]}" -ge "${inference_nj}" ] && wait_decode_jobs
         fi
     done
-    wait
+    wait_decode_jobs
     for t in ${test_sets}; do
         [ -s "${expdir}/csst_stageC/decode_st_${t}/1best_recog/text" ] || die "no output for ${t}; see ${expdir}/csst_stageC/decode_st_${t}.log"
     done
     end_stage
 fi
 
-peer() {
-    local tests="" t epoch_opt=()
-    for t in ${test_sets}; do tests="${tests} ${raw}/test_st_${t}"; done
-    [ -n "${peer_max_epoch}" ] && epoch_opt=(--max_epoch "${peer_max_epoch}")
-    "${SCRIPTS}/peer_st.sh" --stage "$1" --stop_stage "$2" --train_dir "${raw}/peer_train" \
-        --valid_dir "${raw}/peer_valid" --test_sets "${tests# }" --token_list "${token_list}" \
-        --bpemodel "${bpemodel}" "${src_token_args[@]}" --exp_dir "${expdir}/peer_st" --config "${peer_config}" \
-        --inference_config "${peer_inference_config}" --nj "${nj}" --inference_nj "${inference_nj}" \
-        --ngpu "${ngpu}" --train_args "${peer_args}" --python "${python}" "${epoch_opt[@]}"
-}
-
-if run_stage 11 "peer: ESPnet stock ST training"; then
-    if [ "${run_peer}" = true ]; then peer 1 2; else log "--run_peer false: skipped"; fi
-    end_stage
-fi
-if run_stage 12 "peer: ESPnet st_inference"; then
-    if [ "${run_peer}" = true ]; then peer 3 3; else log "--run_peer false: skipped"; fi
-    end_stage
+if [ -n "${peer_pid}" ]; then
+    log "waiting for the peer's stages 11-12 in the background (log: ${peer_log})"
+    wait "${peer_pid}" || { tail -n 30 "${peer_log}"; peer_pid=""; die "the peer failed; see ${peer_log}"; }
+    peer_pid=""
+    grep -E "Stage 1[12] .* done in" "${peer_log}" || true
+    if [ "${omp_before}" = unset ]; then unset OMP_NUM_THREADS; else export OMP_NUM_THREADS="${omp_before}"; fi
+else
+    if run_stage 11 "peer: ESPnet stock ST training"; then
+        if [ "${run_peer}" = true ]; then peer 1 2; else log "--run_peer false: skipped"; fi
+        end_stage
+    fi
+    if run_stage 12 "peer: ESPnet st_inference"; then
+        if [ "${run_peer}" = true ]; then peer 3 3; else log "--run_peer false: skipped"; fi
+        end_stage
+    fi
 fi
 
 results_note() {
@@ -364,6 +415,10 @@ if run_stage 13 "score"; then
             score csst_stageA_asr "${t}" asr "${expdir}/csst_stageA/decode_asr_${t}/1best_recog/text" \
                 "${raw}/test_asr_${t}/text" "${expdir}/csst_stageA/decode_asr_${t}" \
                 "./run.sh --stop_stage 7  # stage A model, ASR prompt"
+        fi
+        if [ -f "${llm_dir}/decode_test_st_${t}/text" ]; then
+            score llm_text_ceiling "${t}" st "${llm_dir}/decode_test_st_${t}/text" "${raw}/test_st_${t}/text" \
+                "${llm_dir}/decode_test_st_${t}" "./run.sh --stage 5 --stop_stage 5  # the stage-5 LLM on the gold source transcripts"
         fi
         if [ "${run_peer}" = true ]; then
             score peer_espnet_st "${t}" st "${expdir}/peer_st/decode_test_st_${t}/1best_recog/text" \

@@ -18,6 +18,13 @@ language-specific loss on its group router (labels: ``lang_labels``, the
 language of every 10 ms, mapped onto projector tokens) and
 ``balance_loss_weight`` the intra-group load-balancing loss; the reporter logs
 both, the group routing accuracy and every expert's load.
+
+Transition loss (multi-stage training, ``espnet_csst/losses/transition.py``):
+utterances flagged by ``replay`` (the previous stage's data, mixed into the
+batches by ``espnet_csst.bin.add_replay``) have their CE and CTC weighted by
+lambda(t) (``transition_lambda0/lambda_min/steps/schedule``);
+``transition_kl_weight`` adds a KL term to the frozen previous-stage model
+(``transition_teacher``, its model file) on the current stage's data.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from espnet_csst.llm.abs_llm import AbsLLM
 from espnet_csst.losses.moe_losses import balance_loss, language_loss, routing_stats, token_labels
+from espnet_csst.losses.transition import TransitionSchedule, kl_to_teacher
 from espnet_csst.projectors.abs_projector import AbsProjector
 
 IGNORE = -100
@@ -91,6 +99,12 @@ class ESPnetCSSTModel(AbsESPnetModel):
         scale_speech_to_text: bool = True,
         lang_loss_weight: float = 0.0,
         balance_loss_weight: float = 0.0,
+        transition_lambda0: float = 1.0,
+        transition_lambda_min: float = 0.1,
+        transition_steps: int = 1000,
+        transition_schedule: str = "linear",
+        transition_kl_weight: float = 0.0,
+        transition_teacher: Optional[str] = None,
     ):
         super().__init__()
         if not 0.0 <= ctc_weight < 1.0:
@@ -120,6 +134,37 @@ class ESPnetCSSTModel(AbsESPnetModel):
         if freeze_encoder:
             for p in self.encoder.parameters():
                 p.requires_grad_(False)
+        self.transition = TransitionSchedule(transition_lambda0, transition_lambda_min, transition_steps,
+                                             transition_schedule)
+        # training forward passes so far: model state, so checkpoints carry it and --resume
+        # continues the transition schedule (csst.sh excludes it from --init_param)
+        self.register_buffer("transition_step", torch.zeros((), dtype=torch.long))
+        self.transition_kl_weight = transition_kl_weight
+        self._teacher: List["ESPnetCSSTModel"] = []  # a list keeps it out of parameters and state_dict
+        if transition_kl_weight > 0:
+            if not transition_teacher:
+                raise ValueError("model_conf.transition_kl_weight > 0 needs model_conf.transition_teacher: "
+                                 "the previous stage's model file")
+            self._teacher.append(self._load_teacher(transition_teacher))
+
+    def _load_teacher(self, path: str) -> "ESPnetCSSTModel":
+        import copy
+
+        teacher = copy.deepcopy(self)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"model_conf.transition_teacher: {path} does not exist; give the "
+                                    "previous stage's model file") from None
+        missing, unexpected = teacher.load_state_dict(state, strict=False)
+        missing = [k for k in missing if k != "transition_step"]  # files from before the counter existed
+        if missing or unexpected:
+            raise ValueError(f"model_conf.transition_teacher: {path} is not a model of this architecture "
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        teacher.eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        return teacher
 
     # ------------------------------------------------------------------ speech side
     def _extract_feats(self, speech, speech_lengths):
@@ -253,19 +298,26 @@ class ESPnetCSSTModel(AbsESPnetModel):
         src_text_lengths: Optional[torch.Tensor] = None,
         lang_labels: Optional[torch.Tensor] = None,
         lang_labels_lengths: Optional[torch.Tensor] = None,
+        replay: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         with _cpu_bf16(self.cpu_bf16, speech.device):
-            return self._forward(speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
-                                 instruction, instruction_lengths, src_text, src_text_lengths,
-                                 lang_labels, lang_labels_lengths)
+            out = self._forward(speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
+                                instruction, instruction_lengths, src_text, src_text_lengths,
+                                lang_labels, lang_labels_lengths, replay)
+        if self.training:
+            self.transition_step += 1
+        return out
 
     def _forward(self, speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
                  instruction, instruction_lengths, src_text, src_text_lengths,
-                 lang_labels=None, lang_labels_lengths=None):
+                 lang_labels=None, lang_labels_lengths=None, replay=None):
         enc, enc_lens = self.encode(speech, speech_lengths)
         sp_emb, sp_lens, routing = self.project(enc, enc_lens, return_routing=True)
-        loss_ctc = self._ctc_loss(enc, enc_lens, src_text, src_text_lengths)
+        # replayed utterances (previous stage) weigh lambda(t); the others 1
+        is_replay = None if replay is None else replay.view(-1).to(speech.device) > 0
+        lam = self.transition.weight(int(self.transition_step))
+        loss_ctc = self._ctc_loss(enc, enc_lens, src_text, src_text_lengths, is_replay, lam)
         aux_loss, aux_stats = self._routing_losses(routing, sp_lens, lang_labels, lang_labels_lengths)
         total_len = prefix_lengths + sp_lens + instruction_lengths + text_lengths + 1
         keep = ~self._too_long(total_len)
@@ -289,8 +341,30 @@ class ESPnetCSSTModel(AbsESPnetModel):
             instruction[keep], instruction_lengths[keep], text[keep], text_lengths[keep],
         )
         logits = self.llm(seq["inputs_embeds"], seq["attention_mask"])["logits"]
-        loss_ce, acc, n_tokens = self.target_loss(logits, seq["labels"])
-        stats = {"loss_ce": loss_ce.detach(), "acc": acc, "skipped_too_long": float(n_skip)}
+        stats = {"skipped_too_long": float(n_skip)}
+        rep = None if is_replay is None else is_replay[keep]
+        if rep is None or not bool(rep.any()):
+            loss_ce, acc, _ = self.target_loss(logits, seq["labels"])
+        else:
+            cur = ~rep
+            ce_rep, acc_rep, _ = self.target_loss(logits[rep], seq["labels"][rep])
+            loss_ce, acc = lam * ce_rep, None
+            if bool(cur.any()):
+                ce_cur, acc, _ = self.target_loss(logits[cur], seq["labels"][cur])
+                loss_ce = ce_cur + loss_ce
+                stats["loss_ce_current"] = ce_cur.detach()
+            stats.update(loss_ce_replay=ce_rep.detach(), acc_replay=acc_rep)
+        if is_replay is not None:
+            stats["transition_weight"] = lam
+        if self._teacher and self.training:
+            cur = torch.ones_like(keep[keep]) if rep is None else ~rep
+            if bool(cur.any()):
+                kept = (speech[keep], speech_lengths[keep], prefix[keep], prefix_lengths[keep], instruction[keep],
+                        instruction_lengths[keep], text[keep], text_lengths[keep])
+                kl = self._kl_to_teacher(logits, seq, cur, kept)
+                stats["loss_kl"] = kl.detach()
+                loss_ce = loss_ce + self.transition_kl_weight * kl
+        stats.update(loss_ce=loss_ce.detach(), acc=acc)
         loss = loss_ce
         if loss_ctc is not None:
             loss = (1 - self.ctc_weight) * loss_ce + self.ctc_weight * loss_ctc
@@ -329,8 +403,10 @@ class ESPnetCSSTModel(AbsESPnetModel):
             loss = self.balance_loss_weight * loss_bal + (0 if loss is None else loss)
         return loss, stats
 
-    def _ctc_loss(self, enc, enc_lens, src_text, src_text_lengths) -> Optional[torch.Tensor]:
-        """CTC of the encoder output against the source transcript (None when off)."""
+    def _ctc_loss(self, enc, enc_lens, src_text, src_text_lengths, is_replay=None,
+                  lam: float = 1.0) -> Optional[torch.Tensor]:
+        """CTC of the encoder output against the source transcript (None when off); replayed
+        utterances' mean weighs ``lam``."""
         if self.ctc is None:
             return None
         if src_text is None:
@@ -339,7 +415,31 @@ class ESPnetCSSTModel(AbsESPnetModel):
                 "validation data a src_text file (--*_data_path_and_name_and_type DIR/src_text,src_text,text)"
             )
         target = torch.where(src_text >= 0, src_text + 1, -1)  # class = id + 1; -1 pads stay pads
-        return self.ctc(enc.float(), enc_lens, target, src_text_lengths)
+        if is_replay is None or not bool(is_replay.any()):
+            return self.ctc(enc.float(), enc_lens, target, src_text_lengths)
+        loss = lam * self.ctc(enc[is_replay].float(), enc_lens[is_replay], target[is_replay],
+                              src_text_lengths[is_replay])
+        cur = ~is_replay
+        if bool(cur.any()):
+            loss = loss + self.ctc(enc[cur].float(), enc_lens[cur], target[cur], src_text_lengths[cur])
+        return loss
+
+    def _kl_to_teacher(self, logits, seq, cur, batch) -> torch.Tensor:
+        """KL(frozen previous-stage model || this model) on the target tokens of current data.
+
+        ``batch``: the kept utterances' (speech, speech_lengths, prefix, prefix_lengths,
+        instruction, instruction_lengths, text, text_lengths).
+        """
+        teacher = self._teacher[0]
+        if next(teacher.parameters()).device != logits.device:
+            teacher.to(logits.device)
+        speech, speech_lengths, *prompt_and_text = batch
+        with torch.no_grad():
+            t_emb, t_lens = teacher.speech_embeddings(speech, speech_lengths)
+            t_seq = teacher.build_sequences(t_emb, t_lens, *prompt_and_text)
+            t_logits = teacher.llm(t_seq["inputs_embeds"], t_seq["attention_mask"])["logits"]
+        mask = seq["labels"][:, 1:] != IGNORE
+        return kl_to_teacher(logits[cur][:, :-1], t_logits[cur][:, :-1], mask[cur])
 
     def target_loss(self, logits: torch.Tensor, labels: torch.Tensor):
         """Next-token cross-entropy where ``labels`` are set; returns (loss, acc, count)."""

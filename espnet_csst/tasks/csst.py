@@ -244,7 +244,7 @@ class CSSTTask(AbsTask):
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
         if inference:
             return ("task", "text", "src_text")
-        return ("task", "src_text", "utt2lang", "word_ali", "lang_ali")
+        return ("task", "src_text", "utt2lang", "word_ali", "lang_ali", "replay")
 
     @classmethod
     def codec(cls, args: argparse.Namespace) -> TextCodec:

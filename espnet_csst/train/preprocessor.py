@@ -101,6 +101,11 @@ class CSSTPreprocessor(AbsPreprocessor):
             ali = data.pop("lang_ali")
             if self.languages is not None:
                 data["lang_labels"] = self.lang_labels(uid, str(ali))
+        if "replay" in data:  # "1": the previous stage's utterance (transition loss), "0": this stage's
+            flag = str(data["replay"]).strip()
+            if flag not in ("0", "1"):
+                raise ValueError(f"utterance {uid}: the replay file must say 0 or 1, got {flag!r}")
+            data["replay"] = np.array([int(flag)], dtype=np.int64)
         for name in self.text_names:
             if name in data and isinstance(data[name], str):
                 text = data[name].strip()

@@ -85,10 +85,10 @@ def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_whole_recipe_runs_and_scores_both_systems(recipe):
-    proc = run(recipe)
+    proc = run(recipe, "--peer_beside", "true")
     times = [ln.split("\t") for ln in (recipe / "exp" / "stage_times.tsv").read_text().splitlines()]
     assert [int(t[0]) for t in times] == list(range(1, 15))
-    # on CPU the peer (stages 11-12) trains in the background, starting before stage 5 ends
+    # --peer_beside: the peer (stages 11-12) trains in the background, starting before stage 5 ends
     start, end = {int(t[0]): float(t[3]) for t in times}, {int(t[0]): float(t[4]) for t in times}
     assert start[11] < end[5] and end[12] <= start[13]
     assert "Stage 12 (peer: ESPnet st_inference) done" in (recipe / "exp" / "peer_st.log").read_text()

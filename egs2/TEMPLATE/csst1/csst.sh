@@ -17,8 +17,8 @@
 #  12  peer decode  espnet2.bin.st_inference                        -> exp/peer_st/decode_*/
 #  13  score        BLEU/chrF (sacrebleu), WER                      -> RESULTS.md, RESULTS.json
 #  14  pack         model zip for sharing                           -> exp/csst_stageC/packed.zip
-# On CPU (ngpu 0) stages 11-12 run in the background beside stages 5-10, one thread each
-# (--peer_beside; log: exp/peer_st.log); stage 13 waits for them.
+# --peer_beside true (CPU): stages 11-12 run in the background beside stages 5-10, each with
+# half the threads (log: exp/peer_st.log); stage 13 waits for them.
 set -euo pipefail
 script_args=("$@")  # the peer's background run repeats them
 
@@ -65,7 +65,7 @@ peer_config=conf/peer_st.yaml
 peer_inference_config=conf/peer_decode.yaml
 peer_args=""              # extra st_train options for the peer
 peer_max_epoch=""
-peer_beside=auto          # run the peer (stages 11-12) in the background beside stages 5-10, one CPU thread each: true|false|auto (auto: when ngpu is 0)
+peer_beside=false         # CPU: run the peer (stages 11-12) in the background beside stages 5-10, half the threads each
 
 options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 # ---- end options
@@ -96,7 +96,7 @@ done
 for v in stage stop_stage nj inference_nj ngpu vocab_size src_vocab_size; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
-[[ "${peer_beside}" =~ ^(true|false|auto)$ ]] || die "--peer_beside must be true, false or auto, got '${peer_beside}'"
+[[ "${peer_beside}" =~ ^(true|false)$ ]] || die "--peer_beside must be true or false, got '${peer_beside}'"
 [ -f ./path.sh ] && . ./path.sh
 
 # stage timing: exp/stage_times.tsv keeps the latest wall time of every stage
@@ -249,14 +249,14 @@ peer() {
         --ngpu "${ngpu}" --train_args "${peer_args}" --python "${python}" "${epoch_opt[@]}"
 }
 
-# On CPU the peer trains beside the LLM-based model: two one-thread jobs do about 1.7x the
-# work of one two-thread job on this kind of model (doc/csst.md), so both get more training
-# in the same wall time. The background run is this script again for stages 11-12.
+# With --peer_beside true the peer trains beside the LLM-based model, each with half the
+# CPU threads; the background run is this script again for stages 11-12. On 2 cores it gains
+# little: both jobs ran 1.85x slower with one thread each (doc/csst.md), so it is off by default.
 peer_pid=""
 peer_log="${expdir}/peer_st.log"
 peer_runs_beside() {
-    [ "${run_peer}" = true ] && [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 12 ] || return 1
-    [ "${peer_beside}" = true ] || { [ "${peer_beside}" = auto ] && [ "${ngpu}" -eq 0 ]; }
+    [ "${peer_beside}" = true ] && [ "${ngpu}" -eq 0 ] && [ "${run_peer}" = true ] &&
+        [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 12 ]
 }
 kill_tree() {  # kill_tree PID: the process and everything it started
     local child
@@ -265,13 +265,14 @@ kill_tree() {  # kill_tree PID: the process and everything it started
 }
 if peer_runs_beside; then
     mkdir -p "${expdir}"
-    log "stages 11-12 (peer) start in the background, beside stages 5-10, one thread each (log: ${peer_log})"
-    OMP_NUM_THREADS=1 "$0" "${script_args[@]}" --stage 11 --stop_stage 12 --peer_beside false \
+    half="$(threads_for 2)"
+    log "stages 11-12 (peer) start in the background, beside stages 5-10, ${half} thread(s) each (log: ${peer_log})"
+    OMP_NUM_THREADS="${half}" "$0" "${script_args[@]}" --stage 11 --stop_stage 12 --peer_beside false \
         > "${peer_log}" 2>&1 &
     peer_pid=$!
     trap '[ -z "${peer_pid}" ] || kill_tree "${peer_pid}"' EXIT
     omp_before="${OMP_NUM_THREADS-unset}"
-    export OMP_NUM_THREADS=1
+    export OMP_NUM_THREADS="${half}"
 fi
 
 if run_stage 5 "LLM text pre-training"; then

@@ -14,6 +14,11 @@ detokenised and case-sensitive (``BLEU``, ``chrF``), and lower-cased with
 punctuation removed (``BLEU_lc.rm``, ``chrF_lc.rm``). ``--task asr`` scores
 ``WER`` and ``CER`` (percent) on lower-cased, punctuation-free text.
 
+``--table NAME`` puts the rows in their own section of RESULTS.md (an
+ablation, say) instead of the main "Scores" table; ``--routing_json`` adds
+the MoE group-routing accuracy that ``routing_report`` measured on the test
+set (``route_acc``, ``route_acc_mono``, ``route_acc_cs``, percent).
+
 Hypothesis and reference are Kaldi text files (``uttid words...``) matched by
 id. A reference utterance with no hypothesis is scored as an empty hypothesis
 (and counted as ``n_missing``); a hypothesis id absent from the reference is
@@ -48,6 +53,9 @@ RESULTS_MD = "RESULTS.md"
 DEFAULT_TITLE = "RESULTS"
 #: Column order of the main RESULTS.md table (metrics of both tasks).
 METRIC_COLUMNS = ("BLEU", "chrF", "BLEU_lc.rm", "chrF_lc.rm", "WER", "CER")
+#: Routing accuracies from routing_report (percent), shown when a table has them.
+ROUTING_COLUMNS = ("route_acc", "route_acc_mono", "route_acc_cs")
+MAIN_TABLE = "Scores"
 MAX_IDS_SHOWN = 5
 
 
@@ -186,12 +194,12 @@ def load_results(path: Path) -> dict:
     return data
 
 
-def row_key(row: dict) -> Tuple[str, str, str]:
-    return row.get("system"), row.get("test_set"), row.get("metric")
+def row_key(row: dict) -> Tuple[str, str, str, str]:
+    return row.get("table", MAIN_TABLE), row.get("system"), row.get("test_set"), row.get("metric")
 
 
 def upsert_rows(results: dict, new_rows: List[dict]) -> None:
-    """Replace rows with the same (system, test_set, metric) in place; append the others.
+    """Replace rows with the same (table, system, test_set, metric) in place; append the others.
 
     Replacing in place keeps the table order stable across reruns.
     """
@@ -309,15 +317,32 @@ def render_score_table(rows: List[dict]) -> List[str]:
     groups: Dict[Tuple[str, str], List[dict]] = {}
     for row in rows:
         groups.setdefault((row.get("system"), row.get("test_set")), []).append(row)
+    routing = [m for m in ROUTING_COLUMNS if any(r.get("metric") == m for r in rows)]
+    columns = [*METRIC_COLUMNS, *routing]
     table = []
     for (system, test_set), group in groups.items():
         by_metric = {r.get("metric"): r for r in group}
-        values = [f"{by_metric[m]['value']:.2f}" if m in by_metric else "" for m in METRIC_COLUMNS]
+        values = [f"{by_metric[m]['value']:.2f}" if m in by_metric else "" for m in columns]
+        scored = [r for r in group if r.get("metric") not in ROUTING_COLUMNS] or group
         table.append([system, test_set, *values,
-                      joined_distinct(r.get("n_utts") for r in group),
-                      joined_distinct(r.get("n_missing") for r in group),
-                      joined_distinct(r.get("decode_dir") for r in group)])
-    return md_table(["system", "test set", *METRIC_COLUMNS, "utts", "missing", "decode dir"], table)
+                      joined_distinct(r.get("n_utts") for r in scored),
+                      joined_distinct(r.get("n_missing") for r in scored),
+                      joined_distinct(r.get("decode_dir") for r in scored)])
+    return md_table(["system", "test set", *columns, "utts", "missing", "decode dir"], table)
+
+
+def routing_rows(path: Path, system: str, test_set: str, table: str) -> List[dict]:
+    """route_acc* rows (percent) from a routing_report routing.json."""
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        parts = {"route_acc": summary["all"], "route_acc_mono": summary["monolingual"],
+                 "route_acc_cs": summary["code_switched"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ResultsError(f"{path}: not a routing_report routing.json ({e}); rerun routing_report") from None
+    return [dict(table=table, system=system, test_set=test_set, task="routing", metric=m,
+                 value=100.0 * part["accuracy"], signature="routing_report (argmax group vs lang_ali, percent)",
+                 n_utts=None, n_missing=None, n_tokens=part["tokens"], decode_dir=str(path.parent))
+            for m, part in parts.items() if part.get("accuracy") is not None]
 
 
 def render_signatures(rows: List[dict]) -> List[str]:
@@ -356,8 +381,16 @@ def render_markdown(results: dict) -> str:
     if results.get("header_note"):
         lines += [results["header_note"].rstrip(), ""]
     rows = results["rows"]
-    lines += ["## Scores", ""]
-    lines += (render_score_table(rows) if rows else ["No results scored yet."]) + [""]
+    tables = list(dict.fromkeys([MAIN_TABLE] + [r.get("table", MAIN_TABLE) for r in rows]))
+    for name in tables:
+        in_table = [r for r in rows if r.get("table", MAIN_TABLE) == name]
+        if name != MAIN_TABLE and not in_table:
+            continue
+        lines += [f"## {name}", ""]
+        note = (results.get("table_notes") or {}).get(name)
+        if note:
+            lines += [note.rstrip(), ""]
+        lines += (render_score_table(in_table) if in_table else ["No results scored yet."]) + [""]
     if rows:
         lines += ["## Metric signatures", ""] + render_signatures(rows) + [""]
     if results["commands"]:
@@ -398,6 +431,11 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--title", help=f"RESULTS.md title (default: {DEFAULT_TITLE})")
     parser.add_argument("--header_note", help="free text shown under the title "
                                               "(run command, machine, ...)")
+    parser.add_argument("--table", default=MAIN_TABLE,
+                        help=f"section of RESULTS.md for the rows (default: the main '{MAIN_TABLE}' table)")
+    parser.add_argument("--table_note", help="free text shown under the --table heading")
+    parser.add_argument("--routing_json", type=Path,
+                        help="also record routing_report's accuracies (routing.json) for this system/test set")
     return parser
 
 
@@ -406,7 +444,7 @@ SCORING_ARGS = ("system", "test_set", "task", "hyp", "ref")
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.render_only:
-        given = [f"--{a}" for a in (*SCORING_ARGS, "decode_dir", "command") if getattr(args, a)]
+        given = [f"--{a}" for a in (*SCORING_ARGS, "decode_dir", "command", "routing_json") if getattr(args, a)]
         if given:
             parser.error(f"--render_only does not score; drop {', '.join(given)}")
         return
@@ -420,8 +458,13 @@ def score_files(args: argparse.Namespace) -> List[dict]:
     ref = read_text_file(args.ref)
     hyps, refs, missing = match_hyp_to_ref(hyp, ref, args.hyp, args.ref)
     scores = score_st(hyps, refs) if args.task == "st" else score_asr(hyps, refs, args.ref)
-    return make_rows(scores, args.system, args.test_set, args.task, len(refs), len(missing),
-                     args.decode_dir)
+    rows = make_rows(scores, args.system, args.test_set, args.task, len(refs), len(missing), args.decode_dir)
+    if args.table != MAIN_TABLE:
+        for row in rows:
+            row["table"] = args.table
+    if args.routing_json:
+        rows += routing_rows(args.routing_json, args.system, args.test_set, args.table)
+    return rows
 
 
 def update_results(results: dict, args: argparse.Namespace, new_rows: List[dict]) -> None:
@@ -435,6 +478,8 @@ def update_results(results: dict, args: argparse.Namespace, new_rows: List[dict]
         results["title"] = args.title
     if args.header_note is not None:
         results["header_note"] = args.header_note
+    if args.table_note is not None:
+        results.setdefault("table_notes", {})[args.table] = args.table_note
 
 
 def main(argv=None) -> int:

@@ -140,17 +140,28 @@ class ESPnetCSSTModel(AbsESPnetModel):
         # continues the transition schedule (csst.sh excludes it from --init_param)
         self.register_buffer("transition_step", torch.zeros((), dtype=torch.long))
         self.transition_kl_weight = transition_kl_weight
-        self._teacher: List["ESPnetCSSTModel"] = []  # a list keeps it out of parameters and state_dict
-        if transition_kl_weight > 0:
-            if not transition_teacher:
-                raise ValueError("model_conf.transition_kl_weight > 0 needs model_conf.transition_teacher: "
-                                 "the previous stage's model file")
-            self._teacher.append(self._load_teacher(transition_teacher))
+        if transition_kl_weight > 0 and not transition_teacher:
+            raise ValueError("model_conf.transition_kl_weight > 0 needs model_conf.transition_teacher: "
+                             "the previous stage's model file")
+        # loaded at the first training step (decoding a trained model never needs the file);
+        # a list keeps it out of this model's parameters and state_dict
+        self._teacher_file = transition_teacher
+        self._teacher: List["ESPnetCSSTModel"] = []
 
     def _load_teacher(self, path: str) -> "ESPnetCSSTModel":
         import copy
 
-        teacher = copy.deepcopy(self)
+        # deepcopy refuses tensors that belong to a graph, such as the attention weights ESPnet's
+        # attention layers keep for plotting: set them aside during the copy
+        held = [(m, k, v) for m in self.modules() for k, v in vars(m).items()
+                if isinstance(v, torch.Tensor) and v.grad_fn is not None]
+        for m, k, _ in held:
+            setattr(m, k, None)
+        try:
+            teacher = copy.deepcopy(self)
+        finally:
+            for m, k, v in held:
+                setattr(m, k, v)
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError:
@@ -301,6 +312,8 @@ class ESPnetCSSTModel(AbsESPnetModel):
         replay: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        if self.transition_kl_weight > 0 and self.training and not self._teacher:
+            self._teacher.append(self._load_teacher(self._teacher_file))
         with _cpu_bf16(self.cpu_bf16, speech.device):
             out = self._forward(speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
                                 instruction, instruction_lengths, src_text, src_text_lengths,

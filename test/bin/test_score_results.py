@@ -188,3 +188,27 @@ def test_bad_timings_line_names_file_and_line(tmp_path):
     (tmp_path / "timings.tsv").write_text("1\tok\t3\n2 no tabs 4\n")
     with pytest.raises(ValueError, match=r"timings.tsv:2"):
         score(tmp_path, REF, extra=["--timings", str(tmp_path / "timings.tsv")])
+
+
+def test_tables_and_routing_accuracy(tmp_path):
+    routing = tmp_path / "routing.json"
+    routing.write_text(json.dumps({"all": {"accuracy": 0.9712, "tokens": 100},
+                                   "monolingual": {"accuracy": 0.99, "tokens": 60},
+                                   "code_switched": {"accuracy": None, "tokens": 0}}))
+    score(tmp_path, REF, system="sys_main")
+    score(tmp_path, REF, system="moe", extra=["--table", "Ablation", "--table_note", "same budget",
+                                              "--routing_json", str(routing)])
+    score(tmp_path, REF, system="sys_main", extra=["--table", "Ablation"])  # same name, other table
+    md = (tmp_path / "res" / "RESULTS.md").read_text()
+    main_part, ablation = md.split("## Ablation")
+    assert "| sys_main | test_cs | 100.00 |" in main_part and "moe" not in main_part
+    assert "route_acc" not in main_part
+    assert "same budget" in ablation and "| route_acc | route_acc_mono |" in ablation
+    assert "route_acc_cs" not in ablation  # no code-switched tokens: no column
+    row = [ln for ln in ablation.splitlines() if ln.startswith("| moe |")][0]
+    assert "| 97.12 | 99.00 |" in row
+    rows = json.loads((tmp_path / "res" / "RESULTS.json").read_text())["rows"]
+    assert len([r for r in rows if r["system"] == "sys_main" and r["metric"] == "BLEU"]) == 2
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="bad.json"):
+        score(tmp_path, REF, system="x", extra=["--routing_json", str(tmp_path / "bad.json")])

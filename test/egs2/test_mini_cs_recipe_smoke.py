@@ -66,6 +66,11 @@ def recipe(tmp_path_factory):
     for name in ("path.sh", "scripts", "csst.sh"):
         (work / name).symlink_to(TEMPLATE / name)
     shrink(RECIPE / "conf" / "train_csst.yaml", work / "conf" / "train_csst.yaml", MICRO_CSST)
+    (work / "conf" / "tuning").mkdir()
+    shrink(RECIPE / "conf" / "tuning" / "train_csst_moe.yaml", work / "conf" / "tuning" / "train_csst_moe.yaml",
+           MICRO_CSST)
+    (work / "local" / "run_ablation.sh").write_bytes((RECIPE / "local" / "run_ablation.sh").read_bytes())
+    (work / "local" / "run_ablation.sh").chmod(0o755)
     shrink(RECIPE / "conf" / "peer_st.yaml", work / "conf" / "peer_st.yaml", MICRO_PEER)
     (work / "conf" / "peer_decode.yaml").write_bytes((RECIPE / "conf" / "peer_decode.yaml").read_bytes())
     (work / "conf" / "decode_csst.yaml").write_text("batch_size: 4\nbeam_size: 1\nmaxlen: 10\n")
@@ -138,3 +143,38 @@ def test_unknown_option_lists_the_options(recipe):
     assert "unknown option '--no_such_option'" in proc.stderr and "--stage" in proc.stderr
     help_proc = subprocess.run(["./run.sh", "--help"], cwd=recipe, capture_output=True, text=True)
     assert help_proc.returncode == 0 and "--stop_stage" in help_proc.stdout and "train A" in help_proc.stdout
+
+
+def test_ablation_script_scores_its_systems_into_their_table(recipe):
+    if not (recipe / "RESULTS.json").exists():
+        pytest.skip("needs the full run of the first test")
+    # system a: linear, code-switched data only; e: MoE + losses + transition loss (replay)
+    corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
+    micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
+             "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}'",
+             "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1"]
+    proc = subprocess.run(["local/run_ablation.sh", "--systems", "a e", *micro], cwd=recipe, capture_output=True,
+                          text=True, timeout=900, env=dict(os.environ, MINI_CS="downloads/mini_cs"))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    rows = json.loads((recipe / "RESULTS.json").read_text())["rows"]
+    ablation = [r for r in rows if r.get("table", "").startswith("Ablation")]
+    systems = {r["system"].split(":")[0] for r in ablation}
+    assert systems == {"a", "e", "peer"}
+    metrics = {(r["system"].split(":")[0], r["test_set"], r["metric"]) for r in ablation}
+    for t in ("test_cs", "test_mono_es"):
+        assert ("a", t, "BLEU") in metrics and ("e", t, "chrF") in metrics and ("e", t, "route_acc") in metrics
+        assert ("a", t, "route_acc") not in metrics  # linear projector: nothing routed
+    assert ("e", "test_cs", "route_acc_cs") in metrics and ("e", "test_mono_es", "route_acc_mono") in metrics
+    md = (recipe / "RESULTS.md").read_text()
+    assert "## Ablation" in md and "route_acc" in md
+    e = recipe / "exp" / "ablation" / "e"
+    assert (e / "csst_stageC" / "routing_test_cs" / "routing.png").stat().st_size > 0
+    assert (e / "csst_stageC" / "images" / "stages.png").stat().st_size > 0
+    replay = (recipe / "dump_replay" / "raw" / "stageC_train" / "replay").read_text().split()
+    assert "1" in replay[1::2]
+    # the replayed utterances reached the model: the transition weight is in the training log
+    assert "transition_weight=" in (e / "csst_stageC" / "train.log").read_text()
+    # system a trained stage C only, on code-switched speech
+    a = recipe / "exp" / "ablation" / "a"
+    assert not (a / "csst_stageA").exists() and (a / "csst_stageC" / "valid.acc.best.pth").exists()
+    assert set((recipe / "dump_cs_only" / "raw" / "stageC_train" / "utt2lang").read_text().split()[1::2]) == {"cs"}

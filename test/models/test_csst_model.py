@@ -262,3 +262,52 @@ def test_moe_language_loss_needs_labels_and_a_routed_projector(tiny_codec, batch
     assert "loss_balance" in stats and "route_acc" not in stats
     with pytest.raises(ValueError, match="projector: moe"):
         tiny_model(tiny_codec, lang_loss_weight=0.5)
+
+
+def test_replayed_utterances_weigh_the_transition_schedule(tiny_codec, batch):
+    model = tiny_model(tiny_codec, transition_lambda0=0.8, transition_lambda_min=0.2, transition_steps=4)
+    model.train()
+    replay = dict(batch, replay=torch.tensor([[0], [1]]))
+    lam = [model.transition.weight(t) for t in range(6)]
+    seen = []
+    for _ in range(6):
+        loss, stats, _ = model(**replay)
+        seen.append(float(stats["transition_weight"]))
+        torch.testing.assert_close(loss.detach(), stats["loss_ce_current"] + seen[-1] * stats["loss_ce_replay"])
+    assert seen == pytest.approx(lam) and int(model.transition_step) == 6
+    # the per-utterance losses are those of each utterance alone
+    alone = tiny_model(tiny_codec)
+    alone.load_state_dict(model.state_dict())
+    alone.eval()
+    model.eval()
+    first = {k: v[:1] for k, v in batch.items()}
+    torch.testing.assert_close(model(**replay)[1]["loss_ce_current"], alone(**first)[1]["loss_ce"],
+                               atol=1e-3, rtol=1e-4)  # padding in the batch: float noise only
+    # evaluation does not advance the schedule
+    assert int(model.transition_step) == 6
+
+
+def test_kl_to_the_previous_stage_model(tiny_codec, batch, tmp_path):
+    teacher_file = tmp_path / "prev.pth"
+    torch.save(tiny_model(tiny_codec).state_dict(), teacher_file)
+    # same seed: the model starts as the teacher, so the KL starts at 0 and grows with training
+    model = tiny_model(tiny_codec, transition_kl_weight=0.5, transition_teacher=str(teacher_file))
+    model.train()
+    loss, stats, _ = model(**batch)
+    assert float(stats["loss_kl"]) == pytest.approx(0.0, abs=1e-5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        model(**batch)[0].backward()
+        opt.step()
+    assert float(model(**batch)[1]["loss_kl"]) > 1e-4
+    assert all("_teacher" not in k for k in model.state_dict())
+    with pytest.raises(ValueError, match="transition_teacher"):
+        tiny_model(tiny_codec, transition_kl_weight=0.5)
+    # the teacher is read at the first training step only: decoding needs no teacher file
+    missing = tiny_model(tiny_codec, transition_kl_weight=0.5, transition_teacher=str(tmp_path / "nope.pth"))
+    missing.eval()
+    missing(**batch)
+    missing.train()
+    with pytest.raises(FileNotFoundError, match="previous stage"):
+        missing(**batch)

@@ -50,10 +50,14 @@ hf_tokenizer=""           # hugging_face: tokenizer dir or hub name
 vocab_size=1000
 src_vocab_size=150        # sentencepiece of the source transcripts (CTC target); 0: the LLM's token list
 bpe_type=unigram
+train_stages="A B C"      # stages to train; a skipped one is bridged (C alone starts from the pre-trained LLM)
+replay_ratio_B=0          # transition loss: stage-A utterances replayed per stage-B utterance (0: none)
+replay_ratio_C=0          # transition loss: stage-B utterances replayed per stage-C utterance (0: none)
 min_dur=0.3
 max_dur=20
 train_config=conf/train_csst.yaml
 llm_pretrain_args=""      # e.g. "--steps 300"
+train_args=""             # extra csst_train options for stages A-C, e.g. "--model_conf ctc_weight=0.5"
 stageA_args=""            # extra csst_train options per stage, e.g. "--max_epoch 4"
 stageB_args=""
 stageC_args=""
@@ -93,6 +97,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+for v in replay_ratio_B replay_ratio_C; do
+    [[ "${!v}" =~ ^[0-9]*\.?[0-9]+$ ]] || die "--${v} must be a non-negative number, got '${!v}'"
+done
+[[ " ${train_stages} " == *" C "* ]] || die "--train_stages must include C (the decoded model), got '${train_stages}'"
 for v in stage stop_stage nj inference_nj ngpu vocab_size src_vocab_size; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
@@ -149,6 +157,8 @@ task_data_args() {  # task_data_args PREFIX DIR: data options of csst_train for 
          "--${p}_data_path_and_name_and_type ${d}/src_text,src_text,text"
     # the spoken language over time (MoE language loss; other projectors ignore it)
     [ ! -f "${d}/lang_ali" ] || echo "--${p}_data_path_and_name_and_type ${d}/lang_ali,lang_ali,text"
+    # the previous stage's replayed utterances (transition loss)
+    [ ! -f "${d}/replay" ] || echo "--${p}_data_path_and_name_and_type ${d}/replay,replay,text"
 }
 pretrained_llm() {  # the config names a pretrained LLM (then no text pre-training)
     ${python} - "${train_config}" <<'EOF'
@@ -184,10 +194,25 @@ if run_stage 3 "filter and task directories"; then
     {
     mk --task asr --out "${raw}/stageA_train" $(prefixed "${asr_train_sets}")
     mk --task asr --out "${raw}/stageA_valid" "${raw}/${mono_valid_set}"
-    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageB_train" $(prefixed "${mono_train_sets}")
+    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageB_current" $(prefixed "${mono_train_sets}")
     mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageB_valid" "${raw}/${mono_valid_set}"
-    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageC_train" $(prefixed "${cs_train_sets}")
+    mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageC_current" $(prefixed "${cs_train_sets}")
     mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/stageC_valid" "${raw}/${cs_valid_set}"
+    # stages B and C train on their own data plus, for the transition loss, a replay of the
+    # previous stage's (flagged in a replay file; the model weights it by lambda(t))
+    for st_prev in "B A" "C B"; do
+        read -r st prev <<< "${st_prev}"
+        prev_dir="${raw}/stage${prev}_current"
+        [ "${prev}" = A ] && prev_dir="${raw}/stageA_train"
+        ratio_var="replay_ratio_${st}"
+        if awk -v r="${!ratio_var}" 'BEGIN{exit !(r > 0)}'; then
+            ${python} -m espnet_csst.bin.add_replay --replay "${prev_dir}" --ratio "${!ratio_var}" \
+                --out "${raw}/stage${st}_train" "${raw}/stage${st}_current"
+        else
+            rm -rf "${raw}/stage${st}_train"
+            cp -r "${raw}/stage${st}_current" "${raw}/stage${st}_train"
+        fi
+    done
     # the peer sees all training speech as translation (English speech -> itself)
     mk --task st --tgt_lang "${tgt_lang}" --out "${raw}/peer_train" \
         $(prefixed "${asr_train_sets} ${mono_train_sets} ${cs_train_sets}")
@@ -335,18 +360,44 @@ train_csst() {  # train_csst STAGE INIT_PARAM EXTRA_ARGS
     [ -f "${out}/${inference_model}" ] || die "${out}/${inference_model} was not written; see ${out}/train.log"
 }
 
+# Stage A starts from the pre-trained LLM; B and C from the previous trained stage's model,
+# without its transition-step counter (each stage's schedule starts at 0). That model is also
+# the frozen teacher of the optional KL term (model_conf.transition_kl_weight).
+trains() { [[ " ${train_stages} " == *" $1 "* ]]; }
+init_from() {  # init_from STAGE: csst_train options that start STAGE from what came before it
+    local prev="" s
+    for s in A B C; do
+        [ "${s}" = "$1" ] && break
+        trains "${s}" && prev="${s}"
+    done
+    if [ -n "${prev}" ]; then
+        local m="${expdir}/csst_stage${prev}/${inference_model}"
+        echo "--init_param ${m}:::transition_step --model_conf transition_teacher=${m}"
+    elif ! pretrained_llm; then
+        echo "--init_param ${llm_dir}/llm.pth::llm"
+    fi
+}
+train_stage() {  # train_stage A|B|C EXTRA_ARGS
+    if trains "$1"; then
+        train_csst "stage$1" "" "$(init_from "$1") ${train_args} $2"
+    else
+        log "stage $1 is not in --train_stages '${train_stages}': skipped"
+    fi
+}
 if run_stage 7 "train stage A (ASR)"; then
-    init=""
-    pretrained_llm || init="${llm_dir}/llm.pth::llm"
-    train_csst stageA "${init}" "${stageA_args}"
+    train_stage A "${stageA_args}"
     end_stage
 fi
 if run_stage 8 "train stage B (monolingual ST)"; then
-    train_csst stageB "${expdir}/csst_stageA/${inference_model}" "${stageB_args}"
+    train_stage B "${stageB_args}"
     end_stage
 fi
 if run_stage 9 "train stage C (code-switched ST)"; then
-    train_csst stageC "${expdir}/csst_stageB/${inference_model}" "${stageC_args}"
+    train_stage C "${stageC_args}"
+    logs=()
+    for s in A B C; do trains "${s}" && logs+=("${s}=${expdir}/csst_stage${s}/train.log"); done
+    ${python} -m espnet_csst.bin.plot_stages --out "${expdir}/csst_stageC/images/stages.png" "${logs[@]}" ||
+        log "warning: no stage plot (see above)"
     end_stage
 fi
 
@@ -369,7 +420,7 @@ if run_stage 10 "decode"; then
     for t in ${test_sets}; do
         decode_csst "${expdir}/csst_stageC" st "${t}" &
         decode_jobs+=($!); [ "${#decode_jobs[@]}" -ge "${inference_nj}" ] && wait_decode_jobs
-        if [ "${asr_decode}" = true ]; then
+        if [ "${asr_decode}" = true ] && trains A; then
             decode_csst "${expdir}/csst_stageA" asr "${t}" &
             decode_jobs+=($!); [ "${#decode_jobs[@]}" -ge "${inference_nj}" ] && wait_decode_jobs
         fi
@@ -378,6 +429,16 @@ if run_stage 10 "decode"; then
     for t in ${test_sets}; do
         [ -s "${expdir}/csst_stageC/decode_st_${t}/1best_recog/text" ] || die "no output for ${t}; see ${expdir}/csst_stageC/decode_st_${t}.log"
     done
+    if grep -q "^projector: moe" "${expdir}/csst_stageC/config.yaml"; then
+        for t in ${test_sets}; do  # how the MoE projector routes each language's tokens
+            out="${expdir}/csst_stageC/routing_${t}"
+            mkdir -p "${out}"
+            ${python} -m espnet_csst.bin.routing_report --csst_train_config "${expdir}/csst_stageC/config.yaml" \
+                --csst_model_file "${expdir}/csst_stageC/${inference_model}" --data_dir "${raw}/test_st_${t}" \
+                --output_dir "${out}" > "${out}.log" 2>&1 || { tail -n 20 "${out}.log"; die "routing report failed; see ${out}.log"; }
+            log "$(grep -o "test_st_${t}: routing accuracy.*" "${out}.log")"
+        done
+    fi
     end_stage
 fi
 
@@ -403,15 +464,18 @@ results_note() {
 }
 
 if run_stage 13 "score"; then
-    score() {  # score SYSTEM TEST TASK HYP REF DECODE_DIR COMMAND
+    score() {  # score SYSTEM TEST TASK HYP REF DECODE_DIR COMMAND [score_results options]
         ${python} -m espnet_csst.bin.score_results --results_dir . --system "$1" --test_set "$2" \
-            --task "$3" --hyp "$4" --ref "$5" --decode_dir "$6" --command "$7" \
+            --task "$3" --hyp "$4" --ref "$5" --decode_dir "$6" --command "$7" "${@:8}" \
             --title "RESULTS: $(basename "$(dirname "${PWD}")")/$(basename "${PWD}")" --header_note "$(results_note)"
     }
     for t in ${test_sets}; do
+        routing=()
+        [ -f "${expdir}/csst_stageC/routing_${t}/routing.json" ] &&
+            routing=(--routing_json "${expdir}/csst_stageC/routing_${t}/routing.json")
         score csst_stageC "${t}" st "${expdir}/csst_stageC/decode_st_${t}/1best_recog/text" \
             "${raw}/test_st_${t}/text" "${expdir}/csst_stageC/decode_st_${t}" \
-            "./run.sh  # conf: ${train_config}, ${inference_config}"
+            "./run.sh  # conf: ${train_config}, ${inference_config}" "${routing[@]}"
         if [ "${asr_decode}" = true ] && [ -f "${expdir}/csst_stageA/decode_asr_${t}/1best_recog/text" ]; then
             score csst_stageA_asr "${t}" asr "${expdir}/csst_stageA/decode_asr_${t}/1best_recog/text" \
                 "${raw}/test_asr_${t}/text" "${expdir}/csst_stageA/decode_asr_${t}" \

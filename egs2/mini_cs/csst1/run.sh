@@ -15,7 +15,7 @@ text="${MINI_CS}/text"
 # Budgets (doc/csst.md), about 27 minutes in all on 2 cores: 800 steps of LLM text
 # pre-training (in a 1200-step run the LLM's es->en translation of held-out text was at
 # BLEU 6 after 400 steps, 33 after 600, 61 after 800, 79 after 1200), 6 epochs of speech
-# training for the CSST model (A 3, B 1, C 2) and 4 for the peer (about 8 vs 9.5 minutes).
+# training for the CSST model (A 3, B 1, C 2) and 3 for the peer (about 8 vs 7 minutes).
 # LLM pre-training text: "<task>_<src>_<tgt>|<source lines>|<target lines>|<sampling weight>"
 lm_text="st_es_en|${text}/parallel.es|${text}/parallel.en|0.45"
 lm_text+=" st_cs_en|${text}/parallel_cs.cs|${text}/parallel_cs.en|0.25"
@@ -34,9 +34,9 @@ lm_text+=" asr_en_en|${text}/mono.en|${text}/mono.en|0.15"
     --inference_config conf/decode_csst.yaml \
     --peer_config conf/peer_st.yaml \
     --peer_inference_config conf/peer_decode.yaml \
-    --llm_pretrain_args "--steps 800 --batch_size 64" \
+    --llm_pretrain_args "--steps 800 --batch_size 64 --dev_bleu_interval 400" \
     --stageA_args "--max_epoch 3" \
     --stageB_args "--max_epoch 1" \
     --stageC_args "--max_epoch 2" \
-    --peer_max_epoch 4 \
+    --peer_max_epoch 3 \
     "$@"

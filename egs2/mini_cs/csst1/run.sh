@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 text="${MINI_CS}/text"
 # Stage C also sees the monolingual ST data: its 300 code-switched utterances alone overfit
 # within two epochs (dev_cs accuracy 0.585 -> 0.568).
-# Budgets (doc/csst.md), about 27 minutes in all on 2 cores: 800 steps of LLM text
+# Budgets (doc/csst.md), 27 minutes in all on 2 cores (RESULTS.md): 800 steps of LLM text
 # pre-training (in a 1200-step run the LLM's es->en translation of held-out text was at
 # BLEU 6 after 400 steps, 33 after 600, 61 after 800, 79 after 1200), 6 epochs of speech
 # training for the CSST model (A 3, B 1, C 2) and 3 for the peer (about 8 vs 7 minutes).

@@ -21,9 +21,9 @@ import random
 import shutil
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
-from espnet_csst.data.datadir import DataDirError, c_sorted, read_map
+from espnet_csst.data.datadir import DataDirError, c_sorted, read_map, write_spk2utt
 from espnet_csst.utils.fileio import atomic_open, replace_dir
 
 # per-utterance one-line files of a task dir (make_task_dir); utt2spk is rebuilt into spk2utt
@@ -99,12 +99,7 @@ def main(argv=None) -> int:
                 if k in table:
                     f.write(f"{k} {table[k]}\n")
     if "utt2spk" in present:
-        spk2utt: Dict[str, List[str]] = {}
-        for k in keys:
-            spk2utt.setdefault(rows["utt2spk"][k], []).append(k)
-        with atomic_open(tmp / "spk2utt") as f:
-            for s in c_sorted(spk2utt):
-                f.write(f"{s} {' '.join(spk2utt[s])}\n")
+        write_spk2utt(tmp / "spk2utt", rows["utt2spk"])
     replace_dir(tmp, args.out)
     print(f"{args.out}: {len(cur['wav.scp'])} utterances of {args.current} + {n} replayed from {args.replay}"
           f" (ratio {args.ratio}, seed {args.seed})"

@@ -43,7 +43,7 @@ import yaml
 from espnet_csst.llm.prompts import DEFAULT_TEMPLATES, PromptTemplates
 from espnet_csst.llm.tokens import TextCodec
 from espnet_csst.models.csst_model import resolve_cpu_bf16
-from espnet_csst.utils.fileio import atomic_write_text
+from espnet_csst.utils.fileio import atomic_savefig, atomic_write_text
 
 IGNORE = -100
 
@@ -199,10 +199,7 @@ def save_plot(history, path: Path):
         ax.set_title("text translation on held-out pairs")
         ax.legend()
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    atomic_savefig(fig, path)
 
 
 def get_parser():

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from espnet_csst.data.datadir import DataDirError, c_sorted, read_lines, read_map
+from espnet_csst.data.datadir import DataDirError, c_sorted, read_lines, read_map, write_spk2utt
 from espnet_csst.utils.fileio import atomic_open, replace_dir
 
 CARRIED = ("wav.scp", "utt2spk", "utt2dur", "utt2lang")
@@ -121,12 +121,7 @@ def write(out: Path, kept: Dict[str, dict], dropped: List[tuple]):
             for k in keys:
                 for v in kept[k]["word_ali"]:
                     f.write(f"{k} {v}\n")
-    spk2utt: Dict[str, List[str]] = collections.defaultdict(list)
-    for k in keys:
-        spk2utt[kept[k]["utt2spk"]].append(k)
-    with atomic_open(tmp / "spk2utt") as f:
-        for s in c_sorted(spk2utt):
-            f.write(f"{s} {' '.join(spk2utt[s])}\n")
+    write_spk2utt(tmp / "spk2utt", {k: kept[k]["utt2spk"] for k in keys})
     with atomic_open(tmp / "dropped") as f:
         for utt, src, why in dropped:
             f.write(f"{utt} {src}: {why}\n")

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from espnet_csst.utils.fileio import atomic_savefig
+
 # "1epoch:train:51-60batch: iter_time=0.003, loss=98.3, ..." every log_interval steps, and
 # "1epoch results: [train] ..., total_count=208, [valid] ..." at the end of every epoch
 LINE = re.compile(r"(\d+)epoch:train:(\d+)-(\d+)batch: (.*)$")
@@ -87,11 +89,7 @@ def plot(stages: List[Tuple[str, List[Tuple[int, Dict[str, float]]]]], out: Path
         ax.legend(fontsize=7, ncol=3)
     axes[-1, 0].set_xlabel("training step (stages one after another)")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(out)
+    atomic_savefig(fig, out, dpi=100)
 
 
 def get_parser():

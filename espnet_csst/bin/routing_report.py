@@ -29,7 +29,7 @@ import torch
 from espnet_csst.data.datadir import read_map
 from espnet_csst.losses.moe_losses import token_labels
 from espnet_csst.tasks.csst import CSSTTask
-from espnet_csst.utils.fileio import atomic_write_text
+from espnet_csst.utils.fileio import atomic_savefig, atomic_write_text
 
 UNLABELLED = "(none)"
 
@@ -96,10 +96,7 @@ def plot(summary: dict, path: Path, title: str) -> None:
     ax.set_title(f"{title}\ngroup routing accuracy {acc if acc is not None else '-'}")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    atomic_savefig(fig, path, dpi=100)
 
 
 def get_parser():

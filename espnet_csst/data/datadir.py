@@ -139,6 +139,16 @@ def parse_word_ali(path: Path) -> Dict[str, List[Tuple[WordAli, int]]]:
     return result
 
 
+def write_spk2utt(path: Path, utt2spk: Dict[str, str]) -> None:
+    """spk2utt, the inverse of ``utt2spk``: speakers and their utterances in C order."""
+    spk2utt: Dict[str, List[str]] = {}
+    for utt in c_sorted(utt2spk):
+        spk2utt.setdefault(utt2spk[utt], []).append(utt)
+    with atomic_open(path) as f:
+        for spk in c_sorted(spk2utt):
+            f.write(f"{spk} {' '.join(spk2utt[spk])}\n")
+
+
 def format_word_ali(utt: str, words: Iterable[WordAli]) -> str:
     return "".join(f"{utt} {w.start:.3f} {w.end:.3f} {w.word} {w.lang}\n" for w in words)
 

@@ -29,6 +29,7 @@ from espnet_csst.data.datadir import (
     c_sorted,
     parse_word_ali,
     read_lines,
+    write_spk2utt,
 )
 from espnet_csst.utils.fileio import atomic_open
 
@@ -440,13 +441,7 @@ def _rewrite(d: Path, contents: Dict[Path, Dict[str, str]], keep: Set[str]) -> N
         with atomic_open(path) as f:
             for utt in c_sorted(k for k in by_utt if k in keep):
                 f.writelines(f"{ln.key} {ln.value}\n" for ln in by_utt[utt])
-    spk2utt: Dict[str, List[str]] = {}
-    for utt, spk in sorted(contents[d / "utt2spk"].items(), key=lambda kv: kv[0].encode()):
-        if utt in keep:
-            spk2utt.setdefault(spk, []).append(utt)
-    with atomic_open(d / "spk2utt") as f:
-        for spk in c_sorted(spk2utt):
-            f.write(f"{spk} {' '.join(spk2utt[spk])}\n")
+    write_spk2utt(d / "spk2utt", {u: spk for u, spk in contents[d / "utt2spk"].items() if u in keep})
 
 
 def write_report(path: Path, data: dict) -> None:

@@ -393,11 +393,12 @@ class ESPnetCSSTModel(AbsESPnetModel):
         """Weighted language + balance losses of a routed projector, and what to report."""
         if routing is None:
             return None, {}
-        labels = torch.full(routing.mask.shape, -1, dtype=torch.long, device=routing.mask.device)
         if lang_labels is not None:
             labels = token_labels(lang_labels, lang_labels_lengths, sp_lens, routing.mask.size(1),
                                   routing.group_logits.size(-1))
-        elif self.lang_loss_weight > 0:
+        elif self.lang_loss_weight == 0:  # unlabelled: the balance loss groups tokens by the router
+            labels = torch.full(routing.mask.shape, -1, dtype=torch.long, device=routing.mask.device)
+        else:
             raise ValueError(
                 "model_conf.lang_loss_weight > 0 needs per-token languages: give the training data "
                 "its lang_ali file (--*_data_path_and_name_and_type DIR/lang_ali,lang_ali,text; "

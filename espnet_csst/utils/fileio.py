@@ -40,6 +40,15 @@ def atomic_write_text(path: PathLike, text: str) -> None:
         f.write(text)
 
 
+def atomic_savefig(fig, path: PathLike, **savefig_kwargs) -> None:
+    """Save a matplotlib figure atomically (PNG) and close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format="png", **savefig_kwargs)
+    plt.close(fig)
+
+
 
 def replace_dir(tmp_dir: PathLike, final_dir: PathLike) -> None:
     """Move a fully written ``tmp_dir`` into place as ``final_dir``.

@@ -17,7 +17,7 @@ import torch
 
 from espnet_csst.bin import add_replay, copy_data_dir, make_task_dir, make_token_list, plot_stages, routing_report
 from espnet_csst.losses.transition import TransitionSchedule
-from test.bin.test_csst_pipeline import run
+from test.bin.test_csst_pipeline import run, task_data_args
 from test.csst_utils import LLM_CONFIG, write_config
 
 MOE = {"languages": ["es", "en"], "num_experts": 2, "top_k": 1, "downsample": 2, "hidden_size": 32}
@@ -25,9 +25,10 @@ SCHEDULE = dict(transition_lambda0=1.0, transition_lambda_min=0.2, transition_st
 
 
 def data_args(prefix, d):
-    return [a for name in ("wav.scp,speech,sound", "text,text,text", "task,task,text", "src_text,src_text,text",
-                           "lang_ali,lang_ali,text") + (("replay,replay,text",) if (d / "replay").exists() else ())
-            for a in (f"--{prefix}_data_path_and_name_and_type", f"{d}/{name}")]
+    """The recipe's data options (test_csst_pipeline) plus lang_ali and, when replayed, replay."""
+    extra = ["lang_ali,lang_ali,text"] + (["replay,replay,text"] if (d / "replay").exists() else [])
+    return [*task_data_args(prefix, d),
+            *[a for name in extra for a in (f"--{prefix}_data_path_and_name_and_type", f"{d}/{name}")]]
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,7 @@ stageC_args=""
 inference_config=conf/decode_csst.yaml
 inference_model=valid.acc.best.pth
 asr_decode=true           # also decode the test sets with the stage-A model (WER)
+stageB_decode=true        # also decode the test sets with the stage-B model (what stage C forgets)
 run_peer=true
 peer_config=conf/peer_st.yaml
 peer_inference_config=conf/peer_decode.yaml
@@ -424,6 +425,10 @@ if run_stage 10 "decode"; then
             decode_csst "${expdir}/csst_stageA" asr "${t}" &
             decode_jobs+=($!); [ "${#decode_jobs[@]}" -ge "${inference_nj}" ] && wait_decode_jobs
         fi
+        if [ "${stageB_decode}" = true ] && trains B; then
+            decode_csst "${expdir}/csst_stageB" st "${t}" &
+            decode_jobs+=($!); [ "${#decode_jobs[@]}" -ge "${inference_nj}" ] && wait_decode_jobs
+        fi
     done
     wait_decode_jobs
     for t in ${test_sets}; do
@@ -480,6 +485,11 @@ if run_stage 13 "score"; then
             score csst_stageA_asr "${t}" asr "${expdir}/csst_stageA/decode_asr_${t}/1best_recog/text" \
                 "${raw}/test_asr_${t}/text" "${expdir}/csst_stageA/decode_asr_${t}" \
                 "./run.sh --stop_stage 7  # stage A model, ASR prompt"
+        fi
+        if [ "${stageB_decode}" = true ] && [ -f "${expdir}/csst_stageB/decode_st_${t}/1best_recog/text" ]; then
+            score csst_stageB "${t}" st "${expdir}/csst_stageB/decode_st_${t}/1best_recog/text" \
+                "${raw}/test_st_${t}/text" "${expdir}/csst_stageB/decode_st_${t}" \
+                "./run.sh --stop_stage 8  # stage B model (monolingual ST), before code-switched training"
         fi
         if [ -f "${llm_dir}/decode_test_st_${t}/text" ]; then
             score llm_text_ceiling "${t}" st "${llm_dir}/decode_test_st_${t}/text" "${raw}/test_st_${t}/text" \

@@ -34,8 +34,8 @@ for s in ${systems}; do
 done
 recipe() { ./run.sh "${run_opts[@]}" "$@"; }
 
-linear=conf/train_csst.yaml
-moe=conf/tuning/train_csst_moe.yaml
+linear=conf/tuning/train_csst_linear.yaml
+moe=conf/train_csst.yaml
 no_aux="--model_conf lang_loss_weight=0 --model_conf balance_loss_weight=0"
 test_sets="test_cs test_mono_es"
 table="Ablation: MoE projector, its losses, transition loss (local/run_ablation.sh)"

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Chooses the transition-loss schedule of stage C (DESIGN.md 3.2) on the dev sets, never on
+# test: stages A and B are trained once (MoE projector with its losses; B replays a third of
+# stage A's data), then stage C is trained once per variant below, each replaying all of
+# stage B's monolingual data in its batches, and every model is decoded on dev_cs and
+# dev_mono. The stage-B model is decoded too: what stage C keeps of it.
+# Output: exp/tune_transition/<variant>/, the "Dev: transition loss" table of RESULTS.md and
+# RESULTS.json, and the variant with the best mean dev BLEU on stdout. A variant whose dev
+# decodes exist is only scored again.
+#   local/tune_transition.sh [--variants "v0 v1 ..."] [run.sh options, e.g. --nj 2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. ./path.sh
+. ./scripts/utils/data_lib.sh
+
+variants="v0 v1 v2 v3 v4"
+if [ "${1:-}" = --variants ]; then
+    [ $# -ge 2 ] || die "usage: local/tune_transition.sh [--variants \"v0 v1 ...\"] [run.sh options]"
+    variants="$2"
+    shift 2
+fi
+run_opts=("$@")
+
+describe() {
+    case "$1" in
+        v0) echo "replay at constant weight 1 (no decay)" ;;
+        v1) echo "cosine 1 -> 0.1 over 150 steps" ;;
+        v2) echo "cosine 1 -> 0.3 over 300 steps" ;;
+        v3) echo "linear 1 -> 0.1 over 300 steps" ;;
+        v4) echo "cosine 1 -> 0.1 over 150 steps + KL 0.5 to stage B" ;;
+        *) die "unknown variant '$1'; the variants are v0 v1 v2 v3 v4" ;;
+    esac
+}
+model_conf_of() {  # stage-C csst_train options of a variant
+    local m="--model_conf"
+    case "$1" in
+        v0) echo "$m transition_lambda0=1.0 $m transition_lambda_min=1.0" ;;
+        v1) echo "$m transition_lambda0=1.0 $m transition_lambda_min=0.1 $m transition_steps=150 $m transition_schedule=cosine" ;;
+        v2) echo "$m transition_lambda0=1.0 $m transition_lambda_min=0.3 $m transition_steps=300 $m transition_schedule=cosine" ;;
+        v3) echo "$m transition_lambda0=1.0 $m transition_lambda_min=0.1 $m transition_steps=300 $m transition_schedule=linear" ;;
+        v4) echo "$m transition_lambda0=1.0 $m transition_lambda_min=0.1 $m transition_steps=150 $m transition_schedule=cosine $m transition_kl_weight=0.5" ;;
+    esac
+}
+for v in ${variants}; do describe "${v}" > /dev/null; done
+
+config=conf/train_csst.yaml
+grep -q "^projector: moe" "${config}" || die "${config} is not the MoE model this script tunes"
+dump=dump_tune
+dev_sets="dev_cs dev_mono"
+base=exp/tune_transition/base
+table="Dev: transition loss of stage C (local/tune_transition.sh)"
+# the replay setting of ./run.sh, spelled out so that a change of the defaults cannot move it
+recipe() {
+    ./run.sh --train_config "${config}" --dumpdir "${dump}" --cs_train_sets train_cs \
+        --replay_ratio_B 0.33 --replay_ratio_C 10 --test_sets "${dev_sets}" --asr_decode false \
+        "${run_opts[@]}" "$@"
+}
+link_shared() {  # link_shared EXPDIR NAME...: NAME -> the base run's
+    local e="$1" n
+    shift
+    mkdir -p "${e}"
+    for n in "$@"; do ln -sfn "$(readlink -f "${base}/${n}")" "${e}/${n}"; done
+}
+
+if [ ! -f exp/llm_pretrain/llm.pth ]; then
+    log "the pre-trained LLM is missing: shared stages 1-5 -> data/, dump/, exp/llm_pretrain"
+    ./run.sh "${run_opts[@]}" --stop_stage 5
+fi
+mkdir -p "${base}"
+ln -sfn "$(readlink -f exp/llm_pretrain)" "${base}/llm_pretrain"
+if [ ! -f "${base}/csst_stageB/valid.acc.best.pth" ]; then
+    log "dev task dirs, statistics, stages A and B once -> ${dump}/, ${base}"
+    recipe --expdir "${base}" --stage 2 --stop_stage 3
+    recipe --expdir "${base}" --stage 6 --stop_stage 8
+fi
+
+score_dev() {  # score_dev SYSTEM MODEL_DIR
+    local t routing
+    for t in ${dev_sets}; do
+        routing=()
+        [ -f "$2/routing_${t}/routing.json" ] && routing=(--routing_json "$2/routing_${t}/routing.json")
+        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" --system "$1" \
+            --test_set "${t}" --task st --hyp "$2/decode_st_${t}/1best_recog/text" \
+            --ref "${dump}/raw/test_st_${t}/text" --decode_dir "$2/decode_st_${t}" "${routing[@]}" \
+            --command "local/tune_transition.sh" > /dev/null
+    done
+}
+decoded() { local t; for t in ${dev_sets}; do [ -s "$1/decode_st_${t}/1best_recog/text" ] || return 1; done; }
+
+stageB_done=false
+decoded "${base}/csst_stageB" && stageB_done=true
+for v in ${variants}; do
+    exp="exp/tune_transition/${v}"
+    link_shared "${exp}" llm_pretrain stats_stageA stats_stageB stats_stageC csst_stageA csst_stageB
+    if ! decoded "${exp}/csst_stageC"; then
+        log "variant ${v} ($(describe "${v}")): stage C and dev decoding -> ${exp}"
+        t0=$(date +%s)
+        recipe --expdir "${exp}" --stage 9 --stop_stage 9 --stageC_args "--max_epoch 2 $(model_conf_of "${v}")"
+        echo "$(( $(date +%s) - t0 ))" > "${exp}/train_seconds"
+        # the stage-B model once, beside the first variant
+        recipe --expdir "${exp}" --stage 10 --stop_stage 10 --stageB_decode "$([ "${stageB_done}" = true ] && echo false || echo true)"
+        stageB_done=true
+    fi
+    score_dev "${v}: $(describe "${v}") ($(cat "${exp}/train_seconds") s)" "${exp}/csst_stageC"
+done
+score_dev "stage B model (before stage C)" "${base}/csst_stageB"
+
+# the choice: the best mean BLEU over the dev sets
+python - "${table}" ${variants} <<'EOF'
+import json, sys
+table, variants = sys.argv[1], sys.argv[2:]
+rows = [r for r in json.load(open("RESULTS.json", encoding="utf-8"))["rows"]
+        if r.get("table") == table and r["metric"] == "BLEU"]
+mean = {}
+for v in variants:
+    scores = [r["value"] for r in rows if r["system"].startswith(f"{v}:")]
+    mean[v] = sum(scores) / len(scores)
+for v in variants:
+    print(f"{v}: mean dev BLEU {mean[v]:.2f}")
+print(f"best on dev: {max(mean, key=mean.get)}")
+EOF
+log "wrote the dev table into RESULTS.md and RESULTS.json"

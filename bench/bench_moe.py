@@ -3,8 +3,8 @@
     python bench/bench_moe.py [--steps 10]
 
 Builds the mini recipe's model twice with random weights, once from
-``conf/train_csst.yaml`` (linear projector) and once from
-``conf/tuning/train_csst_moe.yaml`` (language-group MoE, language and balance
+``conf/tuning/train_csst_linear.yaml`` (linear projector) and once from
+``conf/train_csst.yaml`` (language-group MoE, language and balance
 losses on), and times forward + backward + AdamW step on the same batch shaped
 like the mini corpus, alternating the two models so that both see the same
 machine state. Target (DESIGN 3.1): the MoE step costs at most 1.2x the linear
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch_size", type=int, default=12)
     p.add_argument("--seconds", type=float, default=3.6, help="utterance length (the mini corpus mean)")
     args = p.parse_args(argv)
-    configs = {"linear": RECIPE / "train_csst.yaml", "moe": RECIPE / "tuning/train_csst_moe.yaml"}
+    configs = {"linear": RECIPE / "tuning/train_csst_linear.yaml", "moe": RECIPE / "train_csst.yaml"}
     vocab = 1000
     batch = make_batch(args.batch_size, args.seconds, vocab)
     models, steps, params = {}, {}, {}
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
         f"- machine: {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
         f"- date: {datetime.date.today().isoformat()}",
         f"- command: `{cmd}`",
-        f"- models: egs2/mini_cs/csst1/conf/train_csst.yaml (linear) and conf/tuning/train_csst_moe.yaml "
+        f"- models: egs2/mini_cs/csst1/conf/tuning/train_csst_linear.yaml (linear) and conf/train_csst.yaml "
         f"(MoE, {models['moe'].projector.num_groups} groups x {models['moe'].projector.num_experts} experts, "
         f"top-{models['moe'].projector.top_k}, language and balance losses on); batch {args.batch_size} x "
         f"{args.seconds} s; median of {args.steps} alternating steps (forward + backward + AdamW)",

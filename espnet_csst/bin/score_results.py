@@ -55,6 +55,9 @@ DEFAULT_TITLE = "RESULTS"
 METRIC_COLUMNS = ("BLEU", "chrF", "BLEU_lc.rm", "chrF_lc.rm", "WER", "CER")
 #: Routing accuracies from routing_report (percent), shown when a table has them.
 ROUTING_COLUMNS = ("route_acc", "route_acc_mono", "route_acc_cs")
+#: Speech-text alignment at the selected LLM layers (select_align_layers), shown when a table has them.
+ALIGN_COLUMNS = ("MRR_sel", "OT_sel_before", "OT_sel_after")
+EXTRA_COLUMNS = ROUTING_COLUMNS + ALIGN_COLUMNS
 MAIN_TABLE = "Scores"
 MAX_IDS_SHOWN = 5
 
@@ -317,18 +320,40 @@ def render_score_table(rows: List[dict]) -> List[str]:
     groups: Dict[Tuple[str, str], List[dict]] = {}
     for row in rows:
         groups.setdefault((row.get("system"), row.get("test_set")), []).append(row)
-    routing = [m for m in ROUTING_COLUMNS if any(r.get("metric") == m for r in rows)]
-    columns = [*METRIC_COLUMNS, *routing]
+    extra = [m for m in EXTRA_COLUMNS if any(r.get("metric") == m for r in rows)]
+    columns = [*METRIC_COLUMNS, *extra]
     table = []
     for (system, test_set), group in groups.items():
         by_metric = {r.get("metric"): r for r in group}
-        values = [f"{by_metric[m]['value']:.2f}" if m in by_metric else "" for m in columns]
-        scored = [r for r in group if r.get("metric") not in ROUTING_COLUMNS] or group
+        values = [md_value(by_metric[m]) if m in by_metric else "" for m in columns]
+        scored = [r for r in group if r.get("metric") not in EXTRA_COLUMNS] or group
         table.append([system, test_set, *values,
                       joined_distinct(r.get("n_utts") for r in scored),
                       joined_distinct(r.get("n_missing") for r in scored),
                       joined_distinct(r.get("decode_dir") for r in scored)])
     return md_table(["system", "test set", *columns, "utts", "missing", "decode dir"], table)
+
+
+def md_value(row: dict) -> str:
+    # alignment metrics are fractions and distances below 1: two decimals would hide them
+    return f"{row['value']:.3f}" if row.get("metric") in ALIGN_COLUMNS else f"{row['value']:.2f}"
+
+
+def align_rows(after: Path, before: Path, system: str, test_set: str, table: str) -> List[dict]:
+    """MRR and mean OT distance at the layers ``before`` chose, after training (``after``) and
+    before it: two select_align_layers layers.json files."""
+    try:
+        b, a = (json.loads(p.read_text(encoding="utf-8")) for p in (before, after))
+        chosen = b["chosen"]
+        at = lambda summary, key: sum(r[key] for r in summary["layers"] if r["layer"] in chosen) / len(chosen)  # noqa: E731
+        values = {"MRR_sel": at(a, "MRR"), "OT_sel_before": at(b, "ot_distance"), "OT_sel_after": at(a, "ot_distance")}
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError) as e:
+        raise ResultsError(f"{after} / {before}: not select_align_layers layers.json files ({e}); "
+                           "rerun select_align_layers") from None
+    sig = f"select_align_layers on {a.get('data_dir')}, layers {chosen} (chosen before training)"
+    return [dict(table=table, system=system, test_set=test_set, task="align", metric=m, value=v, signature=sig,
+                 n_utts=a.get("utterances"), n_missing=None, decode_dir=str(after.parent))
+            for m, v in values.items()]
 
 
 def routing_rows(path: Path, system: str, test_set: str, table: str) -> List[dict]:
@@ -436,6 +461,11 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--table_note", help="free text shown under the --table heading")
     parser.add_argument("--routing_json", type=Path,
                         help="also record routing_report's accuracies (routing.json) for this system/test set")
+    parser.add_argument("--align_json", type=Path,
+                        help="also record retrieval MRR and OT distance at the selected layers after training "
+                             "(select_align_layers' layers.json of the trained model; needs --align_before_json)")
+    parser.add_argument("--align_before_json", type=Path,
+                        help="layers.json of the layer selection before training: its chosen layers and OT distance")
     return parser
 
 
@@ -444,13 +474,16 @@ SCORING_ARGS = ("system", "test_set", "task", "hyp", "ref")
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.render_only:
-        given = [f"--{a}" for a in (*SCORING_ARGS, "decode_dir", "command", "routing_json") if getattr(args, a)]
+        given = [f"--{a}" for a in (*SCORING_ARGS, "decode_dir", "command", "routing_json", "align_json")
+                 if getattr(args, a)]
         if given:
             parser.error(f"--render_only does not score; drop {', '.join(given)}")
         return
     missing = [f"--{a}" for a in SCORING_ARGS if not getattr(args, a)]
     if missing:
         parser.error(f"scoring needs {', '.join(missing)} (or pass --render_only)")
+    if bool(args.align_json) != bool(args.align_before_json):
+        parser.error("--align_json and --align_before_json go together")
 
 
 def score_files(args: argparse.Namespace) -> List[dict]:
@@ -464,6 +497,8 @@ def score_files(args: argparse.Namespace) -> List[dict]:
             row["table"] = args.table
     if args.routing_json:
         rows += routing_rows(args.routing_json, args.system, args.test_set, args.table)
+    if args.align_json:
+        rows += align_rows(args.align_json, args.align_before_json, args.system, args.test_set, args.table)
     return rows
 
 

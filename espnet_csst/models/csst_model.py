@@ -25,6 +25,13 @@ batches by ``espnet_csst.bin.add_replay``) have their CE and CTC weighted by
 lambda(t) (``transition_lambda0/lambda_min/steps/schedule``);
 ``transition_kl_weight`` adds a KL term to the frozen previous-stage model
 (``transition_teacher``, its model file) on the current stage's data.
+
+Inner-layer speech-text alignment, AI-STA (``espnet_csst/losses/ot_align.py``):
+``ot_weight`` > 0 adds the entropic OT cost between the hidden states at the
+speech positions and those of the source transcript (``src_llm``: its LLM
+token ids) in a text-only forward of the same prompt prefix, at the LLM layers
+``ot_layers`` (hidden-state index: 0 the embeddings, l the output of block l),
+averaged over the layers; the reporter logs ``loss_ot`` and ``loss_ot_l<l>``.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from espnet_csst.llm.abs_llm import AbsLLM
 from espnet_csst.losses.moe_losses import balance_loss, language_loss, routing_stats, token_labels
+from espnet_csst.losses.ot_align import gather_positions, ot_alignment_cost
 from espnet_csst.losses.transition import TransitionSchedule, kl_to_teacher
 from espnet_csst.projectors.abs_projector import AbsProjector
 
@@ -105,6 +113,12 @@ class ESPnetCSSTModel(AbsESPnetModel):
         transition_schedule: str = "linear",
         transition_kl_weight: float = 0.0,
         transition_teacher: Optional[str] = None,
+        ot_weight: float = 0.0,
+        ot_layers: Optional[List[int]] = None,
+        ot_eps: float = 0.1,
+        ot_position_weight: float = 0.0,
+        ot_detach_text: bool = True,
+        ot_max_iter: int = 100,
     ):
         super().__init__()
         if not 0.0 <= ctc_weight < 1.0:
@@ -147,6 +161,27 @@ class ESPnetCSSTModel(AbsESPnetModel):
         # a list keeps it out of this model's parameters and state_dict
         self._teacher_file = transition_teacher
         self._teacher: List["ESPnetCSSTModel"] = []
+        self.ot_weight = ot_weight
+        self.ot_layers = self._check_ot_layers(ot_weight, ot_layers, llm.num_layers())
+        self.ot_eps = ot_eps
+        self.ot_position_weight = ot_position_weight
+        self.ot_detach_text = ot_detach_text
+        self.ot_max_iter = ot_max_iter
+
+    @staticmethod
+    def _check_ot_layers(ot_weight: float, layers: Optional[List[int]], num_layers: int) -> List[int]:
+        if ot_weight < 0:
+            raise ValueError(f"model_conf.ot_weight must be >= 0, got {ot_weight}")
+        if ot_weight == 0:
+            return list(layers or [])
+        if not layers:
+            raise ValueError("model_conf.ot_weight > 0 needs model_conf.ot_layers, e.g. [2, 4]: the LLM "
+                             "layers to align (espnet_csst.bin.select_align_layers chooses them)")
+        bad = [l for l in layers if not 0 <= int(l) <= num_layers]
+        if bad:
+            raise ValueError(f"model_conf.ot_layers {bad} outside 0..{num_layers} (0: the embeddings, "
+                             f"l: the output of LLM block l; this LLM has {num_layers})")
+        return sorted({int(l) for l in layers})
 
     def _load_teacher(self, path: str) -> "ESPnetCSSTModel":
         import copy
@@ -310,6 +345,8 @@ class ESPnetCSSTModel(AbsESPnetModel):
         lang_labels: Optional[torch.Tensor] = None,
         lang_labels_lengths: Optional[torch.Tensor] = None,
         replay: Optional[torch.Tensor] = None,
+        src_llm: Optional[torch.Tensor] = None,
+        src_llm_lengths: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         if self.transition_kl_weight > 0 and self.training and not self._teacher:
@@ -317,14 +354,14 @@ class ESPnetCSSTModel(AbsESPnetModel):
         with _cpu_bf16(self.cpu_bf16, speech.device):
             out = self._forward(speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
                                 instruction, instruction_lengths, src_text, src_text_lengths,
-                                lang_labels, lang_labels_lengths, replay)
+                                lang_labels, lang_labels_lengths, replay, src_llm, src_llm_lengths)
         if self.training:
             self.transition_step += 1
         return out
 
     def _forward(self, speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
                  instruction, instruction_lengths, src_text, src_text_lengths,
-                 lang_labels=None, lang_labels_lengths=None, replay=None):
+                 lang_labels=None, lang_labels_lengths=None, replay=None, src_llm=None, src_llm_lengths=None):
         enc, enc_lens = self.encode(speech, speech_lengths)
         sp_emb, sp_lens, routing = self.project(enc, enc_lens, return_routing=True)
         # replayed utterances (previous stage) weigh lambda(t); the others 1
@@ -353,7 +390,9 @@ class ESPnetCSSTModel(AbsESPnetModel):
             sp_emb[keep], sp_lens[keep], prefix[keep], prefix_lengths[keep],
             instruction[keep], instruction_lengths[keep], text[keep], text_lengths[keep],
         )
-        logits = self.llm(seq["inputs_embeds"], seq["attention_mask"])["logits"]
+        use_ot = self.ot_weight > 0
+        out = self.llm(seq["inputs_embeds"], seq["attention_mask"], output_hidden_states=use_ot)
+        logits = out["logits"]
         stats = {"skipped_too_long": float(n_skip)}
         rep = None if is_replay is None else is_replay[keep]
         if rep is None or not bool(rep.any()):
@@ -384,10 +423,58 @@ class ESPnetCSSTModel(AbsESPnetModel):
             stats["loss_ctc"] = loss_ctc.detach()
         if aux_loss is not None:
             loss = loss + aux_loss
+        if use_ot:
+            if src_llm is None:
+                raise ValueError(
+                    "model_conf.ot_weight > 0 needs the source transcript in LLM tokens (src_llm): give "
+                    "the data a src_text file; the task's preprocessor then adds src_llm")
+            loss_ot, ot_stats = self.ot_alignment(
+                out["hidden_states"], seq["speech_mask"], prefix[keep], prefix_lengths[keep],
+                instruction[keep], instruction_lengths[keep], src_llm[keep], src_llm_lengths[keep])
+            loss = loss + self.ot_weight * loss_ot
+            stats.update(ot_stats)
         stats.update(aux_stats)
         stats["loss"] = loss.detach()
         loss, stats, weight = force_gatherable((loss, stats, torch.tensor(int(keep.sum()))), loss.device)
         return loss, stats, weight
+
+    def text_hidden_states(self, prefix, prefix_lengths, instruction, instruction_lengths, src, src_lengths):
+        """A text-only forward: the source transcript where the speech would be.
+
+        Returns the hidden states (tuple over layers, each (B, L, D)) and the mask of
+        the transcript's positions. The prompt prefix before it is the speech's, so
+        both sides see the same context (the LLM is causal: the instruction after
+        them changes neither).
+        """
+        seq = self.build_sequences(self._embed_ids(src), src_lengths, prefix, prefix_lengths,
+                                   instruction, instruction_lengths)
+        out = self.llm(seq["inputs_embeds"], seq["attention_mask"], output_hidden_states=True)
+        return out["hidden_states"], seq["speech_mask"]
+
+    def ot_alignment(self, hidden, speech_mask, prefix, prefix_lengths, instruction, instruction_lengths,
+                     src, src_lengths) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """The OT loss averaged over ``ot_layers`` and its per-layer values to report."""
+        if self.ot_detach_text:
+            with torch.no_grad():
+                t_hidden, t_mask = self.text_hidden_states(prefix, prefix_lengths, instruction,
+                                                           instruction_lengths, src, src_lengths)
+        else:
+            t_hidden, t_mask = self.text_hidden_states(prefix, prefix_lengths, instruction,
+                                                       instruction_lengths, src, src_lengths)
+        stats: Dict[str, torch.Tensor] = {}
+        total = None
+        for layer in self.ot_layers:
+            h_s, n_s = gather_positions(hidden[layer], speech_mask)
+            h_t, n_t = gather_positions(t_hidden[layer], t_mask)
+            cost = ot_alignment_cost(h_s, n_s, h_t, n_t, eps=self.ot_eps,
+                                     position_weight=self.ot_position_weight, max_iter=self.ot_max_iter)
+            has_both = ((n_s > 0) & (n_t > 0)).float()
+            mean = (cost * has_both).sum() / has_both.sum().clamp(min=1)
+            stats[f"loss_ot_l{layer}"] = mean.detach()
+            total = mean if total is None else total + mean
+        loss = total / len(self.ot_layers)
+        stats["loss_ot"] = loss.detach()
+        return loss, stats
 
     def _routing_losses(self, routing, sp_lens, lang_labels, lang_labels_lengths):
         """Weighted language + balance losses of a routed projector, and what to report."""

@@ -232,6 +232,7 @@ class CSSTTask(AbsTask):
             # the MoE projector's language groups: lang_ali -> per-frame group labels
             languages=(args.projector_conf or {}).get("languages", MoEProjector.default_languages)
             if args.projector == "moe" else None,
+            src_llm_ids=float((args.model_conf or {}).get("ot_weight", 0.0)) > 0,
         )
 
     @classmethod

@@ -7,7 +7,9 @@ speech) and ``instruction`` (after it), so that every stage and every
 replayed stage's data can share one batch. With ``languages`` (the MoE
 projector's groups), ``lang_ali`` (see make_task_dir) becomes ``lang_labels``:
 the group index of every 10 ms of audio, -1 where no language is known; the
-model maps them onto its projector tokens.
+model maps them onto its projector tokens. With ``src_llm_ids`` (the OT
+alignment loss), ``src_text`` is also encoded with the LLM's codec as
+``src_llm``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class CSSTPreprocessor(AbsPreprocessor):
         src_token_list=None,
         src_bpemodel: Optional[str] = None,
         languages: Optional[Sequence[str]] = None,
+        src_llm_ids: bool = False,
     ):
         super().__init__(train)
         self.languages = list(languages) if languages else None
@@ -51,6 +54,9 @@ class CSSTPreprocessor(AbsPreprocessor):
         self.text_names = tuple(text_names)
         self.default_task = default_task
         self._prompt_cache: Dict[str, tuple] = {}
+        # the OT alignment loss runs the source transcript through the LLM: it needs the
+        # transcript in the LLM's tokens too (src_llm), whatever src_text's own token list
+        self.src_llm_ids = src_llm_ids
 
     def prompt_ids(self, task_spec: str):
         if task_spec not in self._prompt_cache:
@@ -106,6 +112,8 @@ class CSSTPreprocessor(AbsPreprocessor):
             if flag not in ("0", "1"):
                 raise ValueError(f"utterance {uid}: the replay file must say 0 or 1, got {flag!r}")
             data["replay"] = np.array([int(flag)], dtype=np.int64)
+        if self.src_llm_ids and isinstance(data.get("src_text"), str):
+            data["src_llm"] = np.array(self.codec.encode(data["src_text"].strip()), dtype=np.int64)
         for name in self.text_names:
             if name in data and isinstance(data[name], str):
                 text = data[name].strip()

@@ -4,7 +4,7 @@ task dirs (make_task_dir) -> token list (make_token_list) -> statistics
 (csst_train --collect_stats) -> training (csst_train, 2 epochs) -> decoding
 (csst_inference) -> packing (pack_csst) -> ESPnet's unpack -> reloading.
 
-The command lines copy egs2/TEMPLATE/csst1/csst.sh stages 2-4, 6-7 and 10.
+The command lines copy egs2/TEMPLATE/csst1/csst.sh stages 2-4, 6-7 and 11.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def pipeline(mini_corpus, tmp_path_factory):
         "--train_shape_file", "stats/train/speech_shape", "--valid_shape_file", "stats/valid/speech_shape",
         "--resume", "true", "--output_dir", "csst", cwd=work)
     exp = work / "csst"
-    # stage 10: decoding, in batches of 4 (6 utterances: a full and a partial batch)
+    # stage 11: decoding, in batches of 4 (6 utterances: a full and a partial batch)
     run("espnet_csst.bin.csst_inference", "--ngpu", "0", "--batch_size", "4", "--maxlen", "20",
         "--csst_train_config", "csst/config.yaml", "--csst_model_file", f"csst/{MODEL_FILE}",
         "--data_path_and_name_and_type", "dump/raw/test_st/wav.scp,speech,sound",

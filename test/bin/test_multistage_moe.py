@@ -3,7 +3,9 @@
 Stage A (ASR) trains the MoE projector with its language and balance losses; stage B
 (monolingual ST) starts from it, replays stage A's data (add_replay) under the
 transition schedule, and is then resumed for one more epoch: the step counter and
-the schedule continue from the checkpoint.
+the schedule continue from the checkpoint. The stage-A model also feeds the layer
+selection of the OT alignment loss (select_align_layers), and stage B trains once
+more with that loss on.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from espnet_csst.bin import add_replay, copy_data_dir, make_task_dir, make_token_list, plot_stages, routing_report
+import yaml
+
+from espnet_csst.bin import (add_replay, copy_data_dir, make_task_dir, make_token_list, plot_stages, routing_report,
+                             select_align_layers)
 from espnet_csst.losses.transition import TransitionSchedule
 from test.bin.test_csst_pipeline import run, task_data_args
 from test.csst_utils import LLM_CONFIG, write_config
@@ -59,7 +64,8 @@ def stages(mini_corpus, tmp_path_factory):
                  llm_conf={"arch": "llama", "config": dict(LLM_CONFIG, max_position_embeddings=256)},
                  model_conf=dict(lang_loss_weight=0.5, balance_loss_weight=0.05, **SCHEDULE))
 
-    def train(stage, *extra, stats=True):
+    def train(stage, *extra, stats=True, out=None):
+        out = out or stage
         d_train, d_valid = raw / f"{stage}_train", raw / f"{stage}_valid"
         data = [*data_args("train", d_train), *data_args("valid", d_valid)]
         if stats:
@@ -70,8 +76,8 @@ def stages(mini_corpus, tmp_path_factory):
                 "--normalize_conf", f"stats_file=stats_{stage}/train/feats_stats.npz",
                 "--train_shape_file", f"stats_{stage}/train/speech_shape",
                 "--valid_shape_file", f"stats_{stage}/valid/speech_shape",
-                "--resume", "true", "--output_dir", stage, "--log_interval", "1", *extra, cwd=work)
-        with open(work / stage / "train.log", "a", encoding="utf-8") as f:  # as csst.sh keeps it
+                "--resume", "true", "--output_dir", out, "--log_interval", "1", *extra, cwd=work)
+        with open(work / out / "train.log", "a", encoding="utf-8") as f:  # as csst.sh keeps it
             f.write(r.stderr)
 
     train("stageA")
@@ -150,3 +156,37 @@ def test_routing_report_and_stage_plot(stages, tmp_path, monkeypatch):
     assert png.stat().st_size > 0
     steps = [step for step, _ in plot_stages.parse_log(work / "stageA" / "train.log")]
     assert steps == sorted(steps) and steps[0] == 1
+
+
+def test_select_align_layers_on_the_stage_a_model(stages, tmp_path, monkeypatch):
+    work, raw = stages["work"], stages["raw"]
+    monkeypatch.chdir(work)
+    out = tmp_path / "align"
+    assert select_align_layers.main(["--csst_train_config", str(work / "stageA" / "config.yaml"),
+                                     "--csst_model_file", str(work / "stageA" / "valid.acc.best.pth"),
+                                     "--data_dir", str(raw / "stageB_valid"), "--output_dir", str(out),
+                                     "--top_k", "1"]) == 0
+    summary = json.loads((out / "layers.json").read_text())
+    rows = summary["layers"]
+    assert [r["layer"] for r in rows] == list(range(LLM_CONFIG["num_hidden_layers"] + 1))
+    n = summary["utterances"]
+    assert n == len((raw / "stageB_valid" / "wav.scp").read_text().splitlines())
+    for r in rows:
+        assert 0.0 <= r["R@1"] <= r["R@5"] <= 1.0 and 1.0 / n <= r["MRR"] <= 1.0 and r["ot_distance"] > 0
+    best_inner = max(rows[1:], key=lambda r: (r["MRR"], r["R@1"]))["layer"]
+    assert summary["chosen"] == [best_inner]
+    fragment = yaml.safe_load((out / "ot_layers.yaml").read_text())
+    assert fragment == {"model_conf": {"ot_layers": [best_inner]}}
+    assert "| layer | R@1 |" in (out / "layers.md").read_text()
+    assert (out / "layers.png").stat().st_size > 0
+
+
+def test_a_stage_trains_with_the_ot_loss_on_the_chosen_layers(stages):
+    work = stages["work"]
+    stages["train"]("stageB", "--init_param", stages["init"], "--max_epoch", "1", "--model_conf", "ot_weight=0.5",
+                    "--model_conf", "ot_layers=[1,2]", stats=False, out="stageB_ot")
+    log = (work / "stageB_ot" / "train.log").read_text()
+    for layer in (1, 2):
+        values = logged(work / "stageB_ot" / "train.log", f"loss_ot_l{layer}")
+        assert values and all(v > 0 for v in values)
+    assert "loss_ot=" in log

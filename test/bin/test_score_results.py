@@ -212,3 +212,23 @@ def test_tables_and_routing_accuracy(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="bad.json"):
         score(tmp_path, REF, system="x", extra=["--routing_json", str(tmp_path / "bad.json")])
+
+
+def test_alignment_columns_at_the_layers_chosen_before_training(tmp_path):
+    def layers(path, mrr, dist, chosen):
+        path.write_text(json.dumps({"data_dir": "dump/raw/stageB_valid", "utterances": 50, "chosen": chosen,
+                                    "layers": [{"layer": i, "MRR": m, "ot_distance": d}
+                                               for i, (m, d) in enumerate(zip(mrr, dist))]}))
+        return path
+    before = layers(tmp_path / "before.json", [0.1, 0.2, 0.3], [0.9, 0.8, 0.7], chosen=[1, 2])
+    # after training another layer would win; the columns still use the layers chosen before
+    after = layers(tmp_path / "after.json", [0.9, 0.4, 0.6], [0.5, 0.3, 0.1], chosen=[0])
+    score(tmp_path, REF, system="ot", extra=["--table", "Ablation: OT", "--align_json", str(after),
+                                             "--align_before_json", str(before)])
+    rows = {r["metric"]: r["value"] for r in load(tmp_path)["rows"] if r["system"] == "ot"}
+    assert rows["MRR_sel"] == pytest.approx(0.5) and rows["OT_sel_after"] == pytest.approx(0.2)
+    assert rows["OT_sel_before"] == pytest.approx(0.75)
+    md = (tmp_path / "res" / "RESULTS.md").read_text()
+    assert "| MRR_sel | OT_sel_before | OT_sel_after |" in md and "| 0.500 | 0.750 | 0.200 |" in md
+    with pytest.raises(SystemExit):
+        score(tmp_path, REF, system="x", extra=["--align_json", str(after)])

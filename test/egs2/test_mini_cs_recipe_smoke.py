@@ -1,4 +1,4 @@
-"""Smoke run of the whole mini_cs recipe (stages 1-14) on a micro corpus with micro models.
+"""Smoke run of the whole mini_cs recipe (stages 1-15) on a micro corpus with micro models.
 
 Runs the real run.sh/csst.sh from a copy of the recipe whose path contains a
 space, then reruns single stages from the existing outputs.
@@ -67,7 +67,7 @@ def recipe(tmp_path_factory):
         (work / name).symlink_to(TEMPLATE / name)
     shrink(RECIPE / "conf" / "train_csst.yaml", work / "conf" / "train_csst.yaml", MICRO_CSST)
     (work / "conf" / "tuning").mkdir()
-    shrink(RECIPE / "conf" / "tuning" / "train_csst_moe.yaml", work / "conf" / "tuning" / "train_csst_moe.yaml",
+    shrink(RECIPE / "conf" / "tuning" / "train_csst_linear.yaml", work / "conf" / "tuning" / "train_csst_linear.yaml",
            MICRO_CSST)
     (work / "local" / "run_ablation.sh").write_bytes((RECIPE / "local" / "run_ablation.sh").read_bytes())
     (work / "local" / "run_ablation.sh").chmod(0o755)
@@ -77,7 +77,7 @@ def recipe(tmp_path_factory):
     return work
 
 
-def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
+def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
     env = dict(os.environ, MINI_CS="downloads/mini_cs")
     cmd = ["./run.sh", "--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
@@ -85,19 +85,19 @@ def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
            "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1",
            "--peer_max_epoch", "1", *args]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert proc.returncode == 0 or not check, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc
 
 
 def test_whole_recipe_runs_and_scores_both_systems(recipe):
     proc = run(recipe, "--peer_beside", "true")
     times = [ln.split("\t") for ln in (recipe / "exp" / "stage_times.tsv").read_text().splitlines()]
-    assert [int(t[0]) for t in times] == list(range(1, 15))
-    # --peer_beside: the peer (stages 11-12) trains in the background, starting before stage 5 ends
+    assert [int(t[0]) for t in times] == list(range(1, 16))
+    # --peer_beside: the peer (stages 12-13) trains in the background, starting before stage 5 ends
     start, end = {int(t[0]): float(t[3]) for t in times}, {int(t[0]): float(t[4]) for t in times}
-    assert start[11] < end[5] and end[12] <= start[13]
-    assert "Stage 12 (peer: ESPnet st_inference) done" in (recipe / "exp" / "peer_st.log").read_text()
-    assert "Stage 9 (train stage C (code-switched ST)) done" in proc.stdout
+    assert start[12] < end[5] and end[13] <= start[14]
+    assert "Stage 13 (peer: ESPnet st_inference) done" in (recipe / "exp" / "peer_st.log").read_text()
+    assert "Stage 10 (train stage C (code-switched ST)) done" in proc.stdout
 
     results = json.loads((recipe / "RESULTS.json").read_text())
     got = {(r["system"], r["test_set"], r["metric"]) for r in results["rows"]}
@@ -106,6 +106,11 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
             assert (system, test_set, "BLEU") in got
             assert (system, test_set, "chrF") in got
     assert ("csst_stageA_asr", "test_cs", "WER") in got
+    # the stage-B model too: what code-switched training keeps of monolingual ST
+    assert ("csst_stageB", "test_mono_es", "BLEU") in got
+    # the default: MoE projector, transition loss (stage C replays stage B's data)
+    assert "projector: moe" in (recipe / "exp" / "csst_stageC" / "config.yaml").read_text()
+    assert "1" in (recipe / "dump" / "raw" / "stageC_train" / "replay").read_text().split()[1::2]
     # the stage-5 LLM translating the gold transcripts: the ceiling row
     assert ("llm_text_ceiling", "test_cs", "BLEU") in got and ("llm_text_ceiling", "test_mono_es", "BLEU") in got
     md = (recipe / "RESULTS.md").read_text()
@@ -128,13 +133,37 @@ def test_single_stage_reruns_from_existing_outputs(recipe):
     if not (recipe / "RESULTS.json").exists():
         pytest.skip("needs the full run of the previous test")
     before = json.loads((recipe / "RESULTS.json").read_text())["rows"]
-    run(recipe, "--stage", "10", "--stop_stage", "10")
-    run(recipe, "--stage", "13", "--stop_stage", "13")
+    run(recipe, "--stage", "11", "--stop_stage", "11")
+    run(recipe, "--stage", "14", "--stop_stage", "14")
     after = json.loads((recipe / "RESULTS.json").read_text())["rows"]
     key = lambda r: (r["system"], r["test_set"], r["metric"])  # noqa: E731
     assert sorted(map(key, before)) == sorted(map(key, after))
     # greedy decoding of the same model gives the same scores
     assert {key(r): r["value"] for r in before} == {key(r): r["value"] for r in after}
+
+
+def test_ot_align_selects_layers_and_trains_stage_b_with_the_loss(recipe):
+    if not (recipe / "exp" / "csst_stageA" / "valid.acc.best.pth").exists():
+        pytest.skip("needs the full run of the first test")
+    # a second experiment dir that shares the pre-trained LLM, statistics and stage A
+    ot = recipe / "exp_ot"
+    ot.mkdir(exist_ok=True)
+    for name in ("llm_pretrain", "stats_stageA", "stats_stageB", "stats_stageC", "csst_stageA"):
+        if not (ot / name).exists():
+            (ot / name).symlink_to(recipe / "exp" / name)
+    proc = run(recipe, "--expdir", "exp_ot", "--stage", "8", "--stop_stage", "9", "--use_ot_align", "true",
+               "--align_top_k", "1", "--ot_weight", "0.3")
+    assert "| layer | R@1 |" in proc.stdout  # stage 8 prints its table
+    fragment = yaml.safe_load((ot / "align_layers" / "ot_layers.yaml").read_text())
+    (layer,) = fragment["model_conf"]["ot_layers"]
+    assert (ot / "align_layers" / "layers.png").stat().st_size > 0
+    conf = yaml.safe_load((ot / "csst_stageB" / "config.yaml").read_text())
+    assert conf["model_conf"]["ot_weight"] == 0.3 and conf["model_conf"]["ot_layers"] == [layer]
+    assert f"loss_ot_l{layer}=" in (ot / "csst_stageB" / "train.log").read_text()
+    # without the selection, stage B refuses to guess the layers
+    (ot / "align_layers" / "ot_layers.yaml").unlink()
+    bad = run(recipe, "--expdir", "exp_ot", "--stage", "9", "--stop_stage", "9", "--use_ot_align", "true", check=False)
+    assert bad.returncode != 0 and "run stage 8" in bad.stderr + bad.stdout
 
 
 def test_unknown_option_lists_the_options(recipe):
@@ -153,13 +182,13 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
              "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}'",
              "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1"]
-    proc = subprocess.run(["local/run_ablation.sh", "--systems", "a e", *micro], cwd=recipe, capture_output=True,
+    proc = subprocess.run(["local/run_ablation.sh", "--systems", "a e ot_sel", *micro], cwd=recipe, capture_output=True,
                           text=True, timeout=900, env=dict(os.environ, MINI_CS="downloads/mini_cs"))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rows = json.loads((recipe / "RESULTS.json").read_text())["rows"]
-    ablation = [r for r in rows if r.get("table", "").startswith("Ablation")]
+    ablation = [r for r in rows if r.get("table", "").startswith("Ablation: MoE")]
     systems = {r["system"].split(":")[0] for r in ablation}
-    assert systems == {"a", "e", "peer"}
+    assert systems == {"a", "e", "e (stage B)", "peer"}
     metrics = {(r["system"].split(":")[0], r["test_set"], r["metric"]) for r in ablation}
     for t in ("test_cs", "test_mono_es"):
         assert ("a", t, "BLEU") in metrics and ("e", t, "chrF") in metrics and ("e", t, "route_acc") in metrics
@@ -167,11 +196,28 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     assert ("e", "test_cs", "route_acc_cs") in metrics and ("e", "test_mono_es", "route_acc_mono") in metrics
     md = (recipe / "RESULTS.md").read_text()
     assert "## Ablation" in md and "route_acc" in md
+    # e is the recipe's default: the ablation scores ./run.sh's own models, and its stage-B model
     e = recipe / "exp" / "ablation" / "e"
+    assert (e / "csst_stageC").resolve() == (recipe / "exp" / "csst_stageC").resolve()
     assert (e / "csst_stageC" / "routing_test_cs" / "routing.png").stat().st_size > 0
     assert (e / "csst_stageC" / "images" / "stages.png").stat().st_size > 0
-    replay = (recipe / "dump_replay" / "raw" / "stageC_train" / "replay").read_text().split()
-    assert "1" in replay[1::2]
+    assert any(r["system"].startswith("e (stage B)") and r["test_set"] == "test_mono_es" for r in ablation)
+    # the OT table: e without OT and with OT at the selected layers, on test and dev, with the layer metrics
+    ot_rows = [r for r in rows if r.get("table", "").startswith("Ablation: inner-layer OT")]
+    ot_metrics = {(r["system"].split(":")[0], r["test_set"], r["metric"]) for r in ot_rows}
+    for s in ("ot_none", "ot_sel"):
+        for t in ("test_cs", "test_mono_es", "dev_cs", "dev_mono"):
+            assert (s, t, "BLEU") in ot_metrics and (s, t, "MRR_sel") in ot_metrics
+            assert (s, t, "OT_sel_before") in ot_metrics and (s, t, "OT_sel_after") in ot_metrics
+    sel = recipe / "exp" / "ablation" / "ot_sel"
+    layers = yaml.safe_load((sel / "align_layers" / "ot_layers.yaml").read_text())["model_conf"]["ot_layers"]
+    conf_c = yaml.safe_load((sel / "csst_stageC" / "config.yaml").read_text())
+    assert conf_c["model_conf"]["ot_layers"] == layers and conf_c["model_conf"]["ot_weight"] > 0
+    assert "## Ablation: inner-layer OT alignment" in md
+    # a trained on code-switched data only, nothing replayed
+    a_train = recipe / "dump_cs_only" / "raw" / "stageC_train"
+    assert not (a_train / "replay").exists() or "1" not in (a_train / "replay").read_text().split()[1::2]
+    assert all("-train_cs-" in ln.split()[0] for ln in (a_train / "wav.scp").read_text().splitlines())
     # the replayed utterances reached the model: the transition weight is in the training log
     assert "transition_weight=" in (e / "csst_stageC" / "train.log").read_text()
     # system a trained stage C only, on code-switched speech

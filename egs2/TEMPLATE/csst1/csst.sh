@@ -10,15 +10,17 @@
 #                   and its translations of the test sets' gold transcripts (the ceiling)
 #   6  stats        feature statistics and shapes                   -> exp/stats_stage{A,B,C}/
 #   7  train A      ASR on monolingual speech of every language     -> exp/csst_stageA/
-#   8  train B      monolingual ST, from A                          -> exp/csst_stageB/
-#   9  train C      code-switched ST, from B                        -> exp/csst_stageC/
-#  10  decode       batched KV-cached generation on the test sets   -> exp/csst_stage*/decode_*/
-#  11  peer train   ESPnet's stock ST model (st_train)              -> exp/peer_st/
-#  12  peer decode  espnet2.bin.st_inference                        -> exp/peer_st/decode_*/
-#  13  score        BLEU/chrF (sacrebleu), WER                      -> RESULTS.md, RESULTS.json
-#  14  pack         model zip for sharing                           -> exp/csst_stageC/packed.zip
-# --peer_beside true (CPU): stages 11-12 run in the background beside stages 5-10, each with
-# half the threads (log: exp/peer_st.log); stage 13 waits for them.
+#   8  align layers (--use_ot_align true) LLM layers for the OT loss -> exp/align_layers/ot_layers.yaml
+#                   by speech->text retrieval with the stage-A model
+#   9  train B      monolingual ST, from A                          -> exp/csst_stageB/
+#  10  train C      code-switched ST, from B                        -> exp/csst_stageC/
+#  11  decode       batched KV-cached generation on the test sets   -> exp/csst_stage*/decode_*/
+#  12  peer train   ESPnet's stock ST model (st_train)              -> exp/peer_st/
+#  13  peer decode  espnet2.bin.st_inference                        -> exp/peer_st/decode_*/
+#  14  score        BLEU/chrF (sacrebleu), WER                      -> RESULTS.md, RESULTS.json
+#  15  pack         model zip for sharing                           -> exp/csst_stageC/packed.zip
+# --peer_beside true (CPU): stages 12-13 run in the background beside stages 5-11, each with
+# half the threads (log: exp/peer_st.log); stage 14 waits for them.
 set -euo pipefail
 script_args=("$@")  # the peer's background run repeats them
 
@@ -28,7 +30,7 @@ SCRIPTS="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scripts"
 
 # ---- options (all settable as --name value) ------------------------------------------
 stage=1
-stop_stage=14
+stop_stage=15
 nj=2                      # parallel jobs for data preparation
 inference_nj=2            # parallel decoding jobs
 ngpu=0
@@ -53,6 +55,11 @@ bpe_type=unigram
 train_stages="A B C"      # stages to train; a skipped one is bridged (C alone starts from the pre-trained LLM)
 replay_ratio_B=0          # transition loss: stage-A utterances replayed per stage-B utterance (0: none)
 replay_ratio_C=0          # transition loss: stage-B utterances replayed per stage-C utterance (0: none)
+use_ot_align=false        # AI-STA: stage 8 selects LLM layers; stages B and C add the OT loss there
+ot_weight=0.5             # weight of the OT loss (model_conf.ot_weight)
+align_top_k=2             # how many layers stage 8 selects
+ot_layers=""              # the layers to align instead of stage 8's choice, e.g. "[4]" (ablations)
+align_data=""             # held-out task dir (wav.scp, src_text, task) for stage 8; default: stage B's valid dir
 min_dur=0.3
 max_dur=20
 train_config=conf/train_csst.yaml
@@ -70,7 +77,7 @@ peer_config=conf/peer_st.yaml
 peer_inference_config=conf/peer_decode.yaml
 peer_args=""              # extra st_train options for the peer
 peer_max_epoch=""
-peer_beside=false         # CPU: run the peer (stages 11-12) in the background beside stages 5-10, half the threads each
+peer_beside=false         # CPU: run the peer (stages 12-13) in the background beside stages 5-11, half the threads each
 
 options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 # ---- end options
@@ -105,7 +112,9 @@ done
 for v in stage stop_stage nj inference_nj ngpu vocab_size src_vocab_size; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
-[[ "${peer_beside}" =~ ^(true|false)$ ]] || die "--peer_beside must be true or false, got '${peer_beside}'"
+for v in peer_beside use_ot_align; do
+    [[ "${!v}" =~ ^(true|false)$ ]] || die "--${v} must be true or false, got '${!v}'"
+done
 [ -f ./path.sh ] && . ./path.sh
 
 # stage timing: exp/stage_times.tsv keeps the latest wall time of every stage
@@ -276,13 +285,13 @@ peer() {
 }
 
 # With --peer_beside true the peer trains beside the LLM-based model, each with half the
-# CPU threads; the background run is this script again for stages 11-12. On 2 cores it gains
+# CPU threads; the background run is this script again for stages 12-13. On 2 cores it gains
 # little: both jobs ran 1.85x slower with one thread each (doc/csst.md), so it is off by default.
 peer_pid=""
 peer_log="${expdir}/peer_st.log"
 peer_runs_beside() {
     [ "${peer_beside}" = true ] && [ "${ngpu}" -eq 0 ] && [ "${run_peer}" = true ] &&
-        [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 12 ]
+        [ "${stage}" -le 11 ] && [ "${stop_stage}" -ge 13 ]
 }
 kill_tree() {  # kill_tree PID: the process and everything it started
     local child
@@ -292,8 +301,8 @@ kill_tree() {  # kill_tree PID: the process and everything it started
 if peer_runs_beside; then
     mkdir -p "${expdir}"
     half="$(threads_for 2)"
-    log "stages 11-12 (peer) start in the background, beside stages 5-10, ${half} thread(s) each (log: ${peer_log})"
-    OMP_NUM_THREADS="${half}" "$0" "${script_args[@]}" --stage 11 --stop_stage 12 --peer_beside false \
+    log "stages 12-13 (peer) start in the background, beside stages 5-11, ${half} thread(s) each (log: ${peer_log})"
+    OMP_NUM_THREADS="${half}" "$0" "${script_args[@]}" --stage 12 --stop_stage 13 --peer_beside false \
         > "${peer_log}" 2>&1 &
     peer_pid=$!
     trap '[ -z "${peer_pid}" ] || kill_tree "${peer_pid}"' EXIT
@@ -340,7 +349,7 @@ if run_stage 6 "statistics"; then
     end_stage
 fi
 
-train_csst() {  # train_csst STAGE INIT_PARAM EXTRA_ARGS
+train_csst() {  # train_csst STAGE INIT_PARAM EXTRA_ARGS [OPTION...]: EXTRA_ARGS word-split, OPTIONs as they are
     local st="$1" init="$2" extra="$3" out="${expdir}/csst_$1"
     local init_opt=()
     [ -n "${init}" ] && init_opt=(--init_param "${init}")
@@ -353,7 +362,7 @@ train_csst() {  # train_csst STAGE INIT_PARAM EXTRA_ARGS
         $(task_data_args train "${raw}/${st}_train") $(task_data_args valid "${raw}/${st}_valid") \
         --train_shape_file "${expdir}/stats_${st}/train/speech_shape" \
         --valid_shape_file "${expdir}/stats_${st}/valid/speech_shape" \
-        --resume true --output_dir "${out}" "${init_opt[@]}" ${extra} > "${out}/train.log" 2>&1 &
+        --resume true --output_dir "${out}" "${init_opt[@]}" ${extra} "${@:4}" > "${out}/train.log" 2>&1 &
     local pid=$!
     # show the trainer's epoch summaries while it runs
     tail -n +1 -F "${out}/train.log" 2>/dev/null --pid "${pid}" | grep --line-buffered -E "epoch results|Traceback|Error" || true
@@ -378,9 +387,22 @@ init_from() {  # init_from STAGE: csst_train options that start STAGE from what 
         echo "--init_param ${llm_dir}/llm.pth::llm"
     fi
 }
+ot_layers_file="${expdir}/align_layers/ot_layers.yaml"
+ot_options() {  # ot_options A|B|C: the OT loss options of a stage (B and C with --use_ot_align true)
+    [ "${use_ot_align}" = true ] && [ "$1" != A ] || return 0
+    local layers="${ot_layers// /}"
+    [ -n "${layers}" ] || layers="$(${python} -c 'import sys, yaml; print(str(yaml.safe_load(open(sys.argv[1]))["model_conf"]["ot_layers"]).replace(" ", ""))' "${ot_layers_file}")"
+    printf '%s\n' --model_conf "ot_weight=${ot_weight}" --model_conf "ot_layers=${layers}"
+}
 train_stage() {  # train_stage A|B|C EXTRA_ARGS
     if trains "$1"; then
-        train_csst "stage$1" "" "$(init_from "$1") ${train_args} $2"
+        local ot=()
+        if [ "${use_ot_align}" = true ] && [ "$1" != A ] && [ -z "${ot_layers}" ] && [ ! -f "${ot_layers_file}" ]; then
+            die "${ot_layers_file} is missing: run stage 8 (layer selection) first"
+        fi
+        mapfile -t ot < <(ot_options "$1")
+        [ "${#ot[@]}" -eq 0 ] || log "stage $1 adds the OT alignment loss: ${ot[*]}"
+        train_csst "stage$1" "" "$(init_from "$1") ${train_args} $2" "${ot[@]}"
     else
         log "stage $1 is not in --train_stages '${train_stages}': skipped"
     fi
@@ -389,11 +411,29 @@ if run_stage 7 "train stage A (ASR)"; then
     train_stage A "${stageA_args}"
     end_stage
 fi
-if run_stage 8 "train stage B (monolingual ST)"; then
+if run_stage 8 "select alignment layers (AI-STA)"; then
+    if [ "${use_ot_align}" = true ]; then
+        trains A || die "--use_ot_align true selects layers with the stage-A model; --train_stages must include A"
+        data="${align_data:-${raw}/stageB_valid}"
+        out="${expdir}/align_layers"
+        mkdir -p "${out}"
+        log "speech->text retrieval per LLM layer with ${expdir}/csst_stageA on ${data} -> ${out} (log: ${out}.log)"
+        ${python} -m espnet_csst.bin.select_align_layers --csst_train_config "${expdir}/csst_stageA/config.yaml" \
+            --csst_model_file "${expdir}/csst_stageA/${inference_model}" --data_dir "${data}" \
+            --output_dir "${out}" --top_k "${align_top_k}" > "${out}.log" 2>&1 ||
+            { tail -n 20 "${out}.log"; die "layer selection failed; see ${out}.log"; }
+        cat "${out}/layers.md"
+        log "stages B and C align the layers of ${ot_layers_file} (plot: ${out}/layers.png)"
+    else
+        log "--use_ot_align false: no layer selection (stages B and C train without the OT loss)"
+    fi
+    end_stage
+fi
+if run_stage 9 "train stage B (monolingual ST)"; then
     train_stage B "${stageB_args}"
     end_stage
 fi
-if run_stage 9 "train stage C (code-switched ST)"; then
+if run_stage 10 "train stage C (code-switched ST)"; then
     train_stage C "${stageC_args}"
     logs=()
     for s in A B C; do trains "${s}" && logs+=("${s}=${expdir}/csst_stage${s}/train.log"); done
@@ -414,7 +454,7 @@ decode_csst() {  # decode_csst MODEL_DIR TASK TEST
     log "decoded ${raw}/test_${task}_${t} with ${mdir} -> ${out}/1best_recog/text"
 }
 
-if run_stage 10 "decode"; then
+if run_stage 11 "decode"; then
     # inference_nj jobs at a time; waits name their jobs (the peer may run in the background)
     decode_jobs=()
     wait_decode_jobs() { local j; for j in "${decode_jobs[@]}"; do wait "${j}"; done; decode_jobs=(); }
@@ -448,27 +488,27 @@ if run_stage 10 "decode"; then
 fi
 
 if [ -n "${peer_pid}" ]; then
-    log "waiting for the peer's stages 11-12 in the background (log: ${peer_log})"
+    log "waiting for the peer's stages 12-13 in the background (log: ${peer_log})"
     wait "${peer_pid}" || { tail -n 30 "${peer_log}"; peer_pid=""; die "the peer failed; see ${peer_log}"; }
     peer_pid=""
-    grep -E "Stage 1[12] .* done in" "${peer_log}" || true
+    grep -E "Stage 1[23] .* done in" "${peer_log}" || true
     if [ "${omp_before}" = unset ]; then unset OMP_NUM_THREADS; else export OMP_NUM_THREADS="${omp_before}"; fi
 else
-    if run_stage 11 "peer: ESPnet stock ST training"; then
+    if run_stage 12 "peer: ESPnet stock ST training"; then
         if [ "${run_peer}" = true ]; then peer 1 2; else log "--run_peer false: skipped"; fi
         end_stage
     fi
-    if run_stage 12 "peer: ESPnet st_inference"; then
+    if run_stage 13 "peer: ESPnet st_inference"; then
         if [ "${run_peer}" = true ]; then peer 3 3; else log "--run_peer false: skipped"; fi
         end_stage
     fi
 fi
 
 results_note() {
-    echo "Produced by \`./run.sh\` (egs2/TEMPLATE/csst1/csst.sh, stages 1-14) on $(uname -n): $(nproc) CPU core(s), ngpu ${ngpu}, $(date -u '+%Y-%m-%d'). Per-stage wall times below; rerun any stage with \`./run.sh --stage N --stop_stage N\`."
+    echo "Produced by \`./run.sh\` (egs2/TEMPLATE/csst1/csst.sh, stages 1-15) on $(uname -n): $(nproc) CPU core(s), ngpu ${ngpu}, $(date -u '+%Y-%m-%d'). Per-stage wall times below; rerun any stage with \`./run.sh --stage N --stop_stage N\`."
 }
 
-if run_stage 13 "score"; then
+if run_stage 14 "score"; then
     score() {  # score SYSTEM TEST TASK HYP REF DECODE_DIR COMMAND [score_results options]
         ${python} -m espnet_csst.bin.score_results --results_dir . --system "$1" --test_set "$2" \
             --task "$3" --hyp "$4" --ref "$5" --decode_dir "$6" --command "$7" "${@:8}" \
@@ -489,7 +529,7 @@ if run_stage 13 "score"; then
         if [ "${stageB_decode}" = true ] && [ -f "${expdir}/csst_stageB/decode_st_${t}/1best_recog/text" ]; then
             score csst_stageB "${t}" st "${expdir}/csst_stageB/decode_st_${t}/1best_recog/text" \
                 "${raw}/test_st_${t}/text" "${expdir}/csst_stageB/decode_st_${t}" \
-                "./run.sh --stop_stage 8  # stage B model (monolingual ST), before code-switched training"
+                "./run.sh --stop_stage 9  # stage B model (monolingual ST), before code-switched training"
         fi
         if [ -f "${llm_dir}/decode_test_st_${t}/text" ]; then
             score llm_text_ceiling "${t}" st "${llm_dir}/decode_test_st_${t}/text" "${raw}/test_st_${t}/text" \
@@ -498,7 +538,7 @@ if run_stage 13 "score"; then
         if [ "${run_peer}" = true ]; then
             score peer_espnet_st "${t}" st "${expdir}/peer_st/decode_test_st_${t}/1best_recog/text" \
                 "${raw}/test_st_${t}/text" "${expdir}/peer_st/decode_test_st_${t}" \
-                "./run.sh --stage 11 --stop_stage 12  # conf: ${peer_config}, ${peer_inference_config}"
+                "./run.sh --stage 12 --stop_stage 13  # conf: ${peer_config}, ${peer_inference_config}"
         fi
     done
     end_stage
@@ -507,7 +547,7 @@ if run_stage 13 "score"; then
     log "wrote RESULTS.md and RESULTS.json"
 fi
 
-if run_stage 14 "pack"; then
+if run_stage 15 "pack"; then
     ${python} -m espnet_csst.bin.pack_csst --model_dir "${expdir}/csst_stageC" --model_file "${inference_model}" \
         --out "${expdir}/csst_stageC/packed.zip"
     end_stage

@@ -7,36 +7,52 @@
 #   b  linear projector, stages A -> B -> C
 #   c  MoE projector without the language and balance losses, A -> B -> C
 #   d  MoE with both losses, A -> B -> C
-#   e  (d) + the transition loss: B and C replay the previous stage's data, weighted by lambda(t)
-#   peer: ESPnet's stock ST model (stages 11-12 of the recipe)
-# Systems a-d train stage C on train_cs + train_mono_es; e trains it on train_cs and replays
-# all of stage B's train_mono_es, so the same utterances, with the schedule's weight.
-# Shared with ./run.sh: data, token lists, LLM pre-training, statistics, the peer (run here
-# when missing). Output: exp/ablation/<system>/, the "Ablation" table of RESULTS.md and
+#   e  (d) + the transition loss: B and C replay the previous stage's data, weighted by lambda(t);
+#      this is ./run.sh's default, so the recipe's own exp/csst_stage{A,B,C} are used when present
+#   peer: ESPnet's stock ST model (stages 12-13 of the recipe)
+# and, in a second table, the inner-layer OT alignment loss (AI-STA, DESIGN.md 3.3) on top of e
+# (which has none), each from e's stage A and trained through stages 8-10 like e:
+#   ot_sel   OT at the layers stage 8 selects by speech->text retrieval (--use_ot_align true)
+#   ot_last  OT at the LLM's last layer only
+#   ot_all   OT at every LLM layer
+# Its rows also hold dev_cs/dev_mono (to choose settings on) and, at the selected layers,
+# the retrieval MRR after training and the mean OT distance before (stage A) and after.
+# Systems b-d train stage C on train_cs + train_mono_es at full weight (dump_noreplay/); e
+# trains it on train_cs and replays all of stage B's train_mono_es, so the same utterances,
+# with the schedule's weight (dump/). Shared with ./run.sh: data, token lists, LLM
+# pre-training, the peer (run here when missing). For e the table also shows its stage-B
+# model on test_mono_es: what stage C keeps of it. Output: exp/ablation/<system>/, the "Ablation" table of RESULTS.md and
 # RESULTS.json (BLEU, chrF, group routing accuracy on the test sets), routing heatmaps
 # exp/ablation/<system>/csst_stageC/routing_<test>/routing.png and stage curves
 # exp/ablation/<system>/csst_stageC/images/stages.png.
-#   local/run_ablation.sh [--systems "a b c d e"] [run.sh options for every run, e.g. --nj 2]
+#   local/run_ablation.sh [--systems "a b c d e ot_sel ot_last ot_all"] [run.sh options, e.g. --nj 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
 . ./scripts/utils/data_lib.sh
 
-systems="a b c d e"
+all_systems="a b c d e ot_sel ot_last ot_all"
+systems="${all_systems}"
 if [ "${1:-}" = --systems ]; then
-    [ $# -ge 2 ] || die "usage: local/run_ablation.sh [--systems \"a b c d e\"] [run.sh options]"
+    [ $# -ge 2 ] || die "usage: local/run_ablation.sh [--systems \"${all_systems}\"] [run.sh options]"
     systems="$2"
     shift 2
 fi
 run_opts=("$@")
+moe_systems="" ot_systems=""
 for s in ${systems}; do
-    [[ " a b c d e " == *" ${s} "* ]] || die "unknown system '${s}'; the systems are a b c d e"
+    [[ " ${all_systems} " == *" ${s} "* ]] || die "unknown system '${s}'; the systems are ${all_systems}"
+    if [[ "${s}" == ot_* ]]; then ot_systems+=" ${s}"; else moe_systems+=" ${s}"; fi
 done
+# the OT systems start from e's stage A
+[ -z "${ot_systems}" ] || [[ " ${moe_systems} " == *" e "* ]] || moe_systems+=" e"
 recipe() { ./run.sh "${run_opts[@]}" "$@"; }
 
 linear=conf/tuning/train_csst_linear.yaml
 moe=conf/train_csst.yaml
 no_aux="--model_conf lang_loss_weight=0 --model_conf balance_loss_weight=0"
+# e's stage C as in ./run.sh: the transition schedule chosen on dev (local/tune_transition.sh)
+stageC_args_e="$(sed -n 's/^ *--stageC_args "\(.*\)" \\$/\1/p' run.sh)"
 test_sets="test_cs test_mono_es"
 table="Ablation: MoE projector, its losses, transition loss (local/run_ablation.sh)"
 start_all=$(date +%s)
@@ -48,78 +64,178 @@ describe() {
         c) echo "MoE, no language/balance loss, A -> B -> C" ;;
         d) echo "MoE + language + balance losses, A -> B -> C" ;;
         e) echo "MoE + losses + transition loss, A -> B -> C" ;;
+        ot_none) echo "e: no OT alignment" ;;
+        ot_sel) echo "e + OT at the layers stage 8 selects" ;;
+        ot_last) echo "e + OT at the last LLM layer" ;;
+        ot_all) echo "e + OT at every LLM layer" ;;
     esac
 }
 
 if [ ! -f exp/llm_pretrain/llm.pth ] || [ ! -f exp/stats_stageC/train/speech_shape ]; then
     log "shared stages 1-6 (data, token lists, LLM pre-training, statistics) -> data/, dump/, exp/"
     recipe --stop_stage 6
-else
-    # task dirs of the current code (e.g. lang_ali for the routing reports); seconds
-    recipe --stage 3 --stop_stage 3
 fi
 if [ ! -s exp/peer_st/decode_test_st_test_cs/1best_recog/text ]; then
-    log "the peer (stages 11-12) -> exp/peer_st"
-    recipe --stage 11 --stop_stage 12
+    log "the peer (stages 12-13) -> exp/peer_st"
+    recipe --stage 12 --stop_stage 13
 fi
 
 # training steps of b's stages A (3 epochs), B (1) and C (2) at batch 12: system a gets as many
 steps_of() { awk -v n="$(wc -l < "$1")" -v e="$2" 'BEGIN{printf "%d", e * int((n + 11) / 12)}'; }
-steps_b=$(( $(steps_of dump/raw/stageA_train/wav.scp 3) + $(steps_of dump/raw/stageB_train/wav.scp 1) + \
-            $(steps_of dump/raw/stageC_train/wav.scp 2) ))
+steps_of_b() {
+    local d=dump_noreplay/raw
+    [ -f "${d}/stageC_train/wav.scp" ] || recipe --dumpdir dump_noreplay --expdir exp/ablation/b \
+        --cs_train_sets "train_cs train_mono_es" --replay_ratio_B 0 --replay_ratio_C 0 --stage 2 --stop_stage 3 >&2
+    echo $(( $(steps_of "${d}/stageA_train/wav.scp" 3) + $(steps_of "${d}/stageB_train/wav.scp" 1) + \
+             $(steps_of "${d}/stageC_train/wav.scp" 2) ))
+}
+steps_b=""
+
+# e is the recipe's default: its models are those of ./run.sh when that has trained them
+recipe_is_e() {
+    [ -f exp/csst_stageC/valid.acc.best.pth ] && [ -f dump/raw/stageC_train/replay ] &&
+        grep -q "^projector: moe" exp/csst_stageC/config.yaml &&
+        [ -s exp/csst_stageB/decode_st_test_mono_es/1best_recog/text ] &&
+        [ -s exp/csst_stageC/routing_test_cs/routing.json ]
+}
+reuse_recipe_run() {  # reuse_recipe_run EXPDIR: link ./run.sh's models; their training time
+    local st
+    for st in stageA stageB stageC; do ln -sfn "../../csst_${st}" "$1/csst_${st}"; done
+    awk -F'\t' '$1 >= 7 && $1 <= 10 {s += $3} END {printf "%d", s}' exp/stage_times.tsv > "$1/train_seconds"
+}
 
 run_system() {  # run_system NAME: train, decode and score one system
-    local s="$1" exp="exp/ablation/$1" args=() dump=dump
+    local s="$1" exp="exp/ablation/$1" args=() dump=dump_noreplay command
     mkdir -p "${exp}"
     ln -sfn ../../llm_pretrain "${exp}/llm_pretrain"
+    # b-d: stage C on code-switched + monolingual data, nothing replayed or down-weighted
+    local full=(--cs_train_sets "train_cs train_mono_es" --replay_ratio_B 0 --replay_ratio_C 0)
     case "${s}" in
         a) dump=dump_cs_only
-           args=(--train_config "${linear}" --dumpdir "${dump}" --train_stages C --cs_train_sets train_cs) ;;
-        b) args=(--train_config "${linear}") ;;
-        c) args=(--train_config "${moe}" --train_args "${no_aux}") ;;
-        d) args=(--train_config "${moe}") ;;
-        e) dump=dump_replay
-           args=(--train_config "${moe}" --dumpdir "${dump}" --cs_train_sets train_cs
-                 --replay_ratio_B 0.33 --replay_ratio_C 10) ;;
+           args=(--train_config "${linear}" --train_stages C --cs_train_sets train_cs --replay_ratio_C 0) ;;
+        b) args=(--train_config "${linear}" "${full[@]}") ;;
+        c) args=(--train_config "${moe}" "${full[@]}" --train_args "${no_aux}") ;;
+        d) args=(--train_config "${moe}" "${full[@]}") ;;
+        e) dump=dump
+           args=(--train_config "${moe}" --cs_train_sets train_cs --replay_ratio_B 0.33 --replay_ratio_C 10
+                 --stageC_args "${stageC_args_e}") ;;
     esac
-    if [ "${dump}" = dump ]; then
-        for st in stageA stageB stageC; do ln -sfn "../../stats_${st}" "${exp}/stats_${st}"; done
+    args+=(--dumpdir "${dump}")
+    command="local/run_ablation.sh --systems ${s}"
+    if [ "${s}" = e ] && recipe_is_e; then
+        log "system e ($(describe e)) is ./run.sh's default: its models exp/csst_stage{A,B,C} -> ${exp}"
+        reuse_recipe_run "${exp}"
+        command="./run.sh  # the recipe's default; its training time"
     else
-        log "system ${s}: its own task dirs (replay) and statistics -> ${dump}/, ${exp}/stats_*"
-        recipe --expdir "${exp}" "${args[@]}" --stage 2 --stop_stage 3
-        recipe --expdir "${exp}" "${args[@]}" --stage 6 --stop_stage 6
+        if [ ! -f "${exp}/stats_stageC/train/speech_shape" ]; then
+            log "system ${s}: its task dirs and statistics -> ${dump}/, ${exp}/stats_*"
+            [ -f "${dump}/raw/stageC_current/wav.scp" ] || recipe --expdir "${exp}" "${args[@]}" --stage 2 --stop_stage 2
+            recipe --expdir "${exp}" "${args[@]}" --stage 3 --stop_stage 3
+            recipe --expdir "${exp}" "${args[@]}" --stage 6 --stop_stage 6
+        fi
+        if [ "${s}" = a ]; then
+            steps_b="$(steps_of_b)"
+            epochs_a=$(( steps_b / $(steps_of "${dump}/raw/stageC_train/wav.scp" 1) ))
+            args+=(--stageC_args "--max_epoch ${epochs_a}")
+        fi
+        log "system ${s} ($(describe "${s}")): training and decoding -> ${exp}"
+        local t0 t1
+        t0=$(date +%s)
+        recipe --expdir "${exp}" "${args[@]}" --stage 7 --stop_stage 10
+        t1=$(date +%s)
+        echo "$((t1 - t0))" > "${exp}/train_seconds"
+        recipe --expdir "${exp}" "${args[@]}" --asr_decode false --stageB_decode "$([ "${s}" = e ] && echo true || echo false)" \
+            --stage 11 --stop_stage 11
     fi
-    if [ "${s}" = a ]; then
-        epochs_a=$(( steps_b / $(steps_of "${dump}/raw/stageC_train/wav.scp" 1) ))
-        args+=(--stageC_args "--max_epoch ${epochs_a}")
-    fi
-    log "system ${s} ($(describe "${s}")): training and decoding -> ${exp}"
-    local t0 t1
-    t0=$(date +%s)
-    recipe --expdir "${exp}" "${args[@]}" --stage 7 --stop_stage 9
-    t1=$(date +%s)
-    recipe --expdir "${exp}" "${args[@]}" --asr_decode false --stage 10 --stop_stage 10
-    echo "$((t1 - t0))" > "${exp}/train_seconds"
+    local secs raw="${dump}/raw" times="${exp}/stage_times.tsv"
+    secs="$(cat "${exp}/train_seconds")"
+    [ -L "${exp}/csst_stageC" ] && times=exp/stage_times.tsv
+    awk -F'\t' '$1 == 7 {printf "%d", $3}' "${times}" > "${exp}/stageA_seconds"  # the OT systems share it
     for t in ${test_sets}; do
-        local routing=() raw="${dump}/raw"
+        local routing=()
         [ -f "${exp}/csst_stageC/routing_${t}/routing.json" ] &&
             routing=(--routing_json "${exp}/csst_stageC/routing_${t}/routing.json")
         python -m espnet_csst.bin.score_results --results_dir . --table "${table}" \
-            --system "${s}: $(describe "${s}") ($((t1 - t0)) s training)" --test_set "${t}" --task st \
+            --system "${s}: $(describe "${s}") (${secs} s training)" --test_set "${t}" --task st \
             --hyp "${exp}/csst_stageC/decode_st_${t}/1best_recog/text" --ref "${raw}/test_st_${t}/text" \
-            --decode_dir "${exp}/csst_stageC/decode_st_${t}" "${routing[@]}" \
-            --command "local/run_ablation.sh --systems ${s}" > /dev/null
+            --decode_dir "${exp}/csst_stageC/decode_st_${t}" "${routing[@]}" --command "${command}" > /dev/null
     done
+    if [ "${s}" = e ]; then  # the target: e keeps stage B's monolingual quality
+        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" \
+            --system "e (stage B): its model before code-switched training" --test_set test_mono_es --task st \
+            --hyp "${exp}/csst_stageB/decode_st_test_mono_es/1best_recog/text" --ref "${raw}/test_st_test_mono_es/text" \
+            --decode_dir "${exp}/csst_stageB/decode_st_test_mono_es" --command "${command}" > /dev/null
+    fi
 }
 
-for s in ${systems}; do
+ot_table="Ablation: inner-layer OT alignment, AI-STA (local/run_ablation.sh)"
+dev_sets="dev_cs dev_mono"
+n_layers="$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["llm_conf"]["config"]["num_hidden_layers"])' "${moe}")"
+align_after() {  # align_after EXP: the layer metrics of EXP's stage-C model on stage 8's data
+    local out="$1/align_after"
+    [ -f "${out}/layers.json" ] || python -m espnet_csst.bin.select_align_layers \
+        --csst_train_config "$1/csst_stageC/config.yaml" --csst_model_file "$1/csst_stageC/valid.acc.best.pth" \
+        --data_dir dump/raw/stageB_valid --output_dir "${out}" > "${out}.log" 2>&1 ||
+        { tail -n 20 "${out}.log"; die "select_align_layers failed; see ${out}.log"; }
+}
+score_ot() {  # score_ot NAME EXP SECONDS COMMAND BEFORE_JSON
+    local t
+    for t in ${test_sets} ${dev_sets}; do
+        python -m espnet_csst.bin.score_results --results_dir . --table "${ot_table}" \
+            --system "$1: $(describe "$1") ($3 s training)" --test_set "${t}" --task st \
+            --hyp "$2/csst_stageC/decode_st_${t}/1best_recog/text" --ref "dump/raw/test_st_${t}/text" \
+            --decode_dir "$2/csst_stageC/decode_st_${t}" --command "$4" \
+            --align_json "$2/align_after/layers.json" --align_before_json "$5" > /dev/null
+    done
+}
+run_ot_system() {  # run_ot_system NAME: e + the OT loss, stages 8-10 from e's stage A; decode; score
+    local s="$1" exp="exp/ablation/$1" e=exp/ablation/e st
+    local args=(--train_config "${moe}" --cs_train_sets train_cs --replay_ratio_B 0.33 --replay_ratio_C 10
+                --stageC_args "${stageC_args_e}" --use_ot_align true --test_sets "${test_sets} ${dev_sets}")
+    case "${s}" in
+        ot_last) args+=(--ot_layers "[${n_layers}]") ;;
+        ot_all) args+=(--ot_layers "[$(seq -s, 1 "${n_layers}")]") ;;
+    esac
+    mkdir -p "${exp}"
+    for st in llm_pretrain stats_stageA stats_stageB stats_stageC; do ln -sfn "../../${st}" "${exp}/${st}"; done
+    ln -sfn "$(readlink -f "${e}/csst_stageA")" "${exp}/csst_stageA"
+    log "system ${s} ($(describe "${s}")): stages 8-10 from e's stage A, decoding -> ${exp}"
+    local t0 t1
+    t0=$(date +%s)
+    recipe --expdir "${exp}" "${args[@]}" --stage 8 --stop_stage 10
+    t1=$(date +%s)
+    echo "$(( t1 - t0 + $(cat "${e}/stageA_seconds") ))" > "${exp}/train_seconds"
+    recipe --expdir "${exp}" "${args[@]}" --asr_decode false --stageB_decode false --stage 11 --stop_stage 11
+    align_after "${exp}"
+    score_ot "${s}" "${exp}" "$(cat "${exp}/train_seconds")" "local/run_ablation.sh --systems ${s}" \
+        "${exp}/align_layers/layers.json"
+}
+
+for s in ${moe_systems}; do
     run_system "${s}"
 done
+if [ -n "${ot_systems}" ]; then
+    # e, the system without OT: its dev decodes and layer metrics, then the OT systems
+    e=exp/ablation/e
+    for t in ${dev_sets}; do [ -s "${e}/csst_stageC/decode_st_${t}/1best_recog/text" ] || need_dev=1; done
+    if [ -n "${need_dev:-}" ]; then
+        recipe --expdir "${e}" --dumpdir dump --test_sets "${dev_sets}" --stage 3 --stop_stage 3
+        recipe --expdir "${e}" --dumpdir dump --test_sets "${dev_sets}" --asr_decode false --stageB_decode false \
+            --stage 11 --stop_stage 11
+    fi
+    for s in ${ot_systems}; do run_ot_system "${s}"; done
+    first="$(echo ${ot_systems} | cut -d' ' -f1)"
+    align_after "${e}"
+    score_ot ot_none "${e}" "$(cat "${e}/train_seconds")" "local/run_ablation.sh --systems e" \
+        "exp/ablation/${first}/align_layers/layers.json"
+    python -m espnet_csst.bin.score_results --results_dir . --render_only --table "${ot_table}" \
+        --table_note "The OT systems train like e (MoE + losses + transition loss) with the OT loss (weight 0.5, eps 0.1, text side detached) added in stages B and C; they share e's stage A (its time is included in theirs). Layers: hidden-state index, 0 the embeddings, 1-${n_layers} the LLM blocks. MRR_sel: speech->text retrieval MRR on dump/raw/stageB_valid at the layers stage 8 selected with the stage-A model (exp/ablation/${first}/align_layers/layers.md); OT_sel_before/after: the mean OT distance there with the stage-A model and with the trained stage-C model. Choose on dev_cs/dev_mono." > /dev/null
+fi
 for t in ${test_sets}; do
     python -m espnet_csst.bin.score_results --results_dir . --table "${table}" \
         --system "peer: ESPnet stock ST" --test_set "${t}" --task st \
         --hyp "exp/peer_st/decode_test_st_${t}/1best_recog/text" --ref "dump/raw/test_st_${t}/text" \
-        --decode_dir "exp/peer_st/decode_test_st_${t}" --command "./run.sh --stage 11 --stop_stage 12" \
-        --table_note "Systems ${systems} and the peer on the same data; every CSST system starts from exp/llm_pretrain and trains 3/1/2 epochs in stages A/B/C (a: stage C only, on train_cs, for about the ${steps_b} steps of b). route_acc: the MoE group router's argmax against each token's language on the test set (percent; mono: tokens of monolingual utterances, cs: of code-switched ones). Whole ablation: $(( $(date +%s) - start_all )) s on $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')." > /dev/null
+        --decode_dir "exp/peer_st/decode_test_st_${t}" --command "./run.sh --stage 12 --stop_stage 13" \
+        --table_note "Systems${moe_systems} and the peer on the same data; every CSST system starts from exp/llm_pretrain and trains 3/1/2 epochs in stages A/B/C (a: stage C only, on train_cs, for about as many steps as b${steps_b:+, ${steps_b}}). b-d train stage C on train_cs + train_mono_es; e on train_cs, replaying train_mono_es at the transition weight lambda(t) (B replays a third of A's data the same way). route_acc: the MoE group router's argmax against each token's language on the test set (percent; mono: tokens of monolingual utterances, cs: of code-switched ones). Whole ablation: $(( $(date +%s) - start_all )) s on $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')." > /dev/null
 done
 log "wrote the ablation table into RESULTS.md and RESULTS.json"

@@ -86,10 +86,16 @@ def main(argv=None) -> int:
 
     dim = conf["llm_conf"]["config"]["hidden_size"]
     s, n, t, m = sinkhorn_batch(16, dim)
-    reps = max(3, args.steps)
-    batched = statistics.median(timed(lambda: ot_alignment_cost(s, n, t, m)) for _ in range(reps))
-    looped = statistics.median(timed(lambda: per_utterance(ot_alignment_cost, s, n, t, m)) for _ in range(reps))
-    pot_loop = statistics.median(timed(lambda: per_utterance(pot_sinkhorn2, s, n, t, m)) for _ in range(reps))
+    reps = max(5, 2 * args.steps)
+    for fn in (ot_alignment_cost, pot_sinkhorn2):  # warm-up
+        per_utterance(fn, s, n, t, m)
+    ot_alignment_cost(s, n, t, m)
+    batched, looped, pot_loop = [], [], []
+    for _ in range(reps):  # alternate, as for the steps
+        batched.append(timed(lambda: ot_alignment_cost(s, n, t, m)))
+        looped.append(timed(lambda: per_utterance(ot_alignment_cost, s, n, t, m)))
+        pot_loop.append(timed(lambda: per_utterance(pot_sinkhorn2, s, n, t, m)))
+    batched, looped, pot_loop = (statistics.median(x) for x in (batched, looped, pot_loop))
     same = torch.allclose(ot_alignment_cost(s, n, t, m), torch.cat(per_utterance(ot_alignment_cost, s, n, t, m)),
                           atol=1e-5)
     print(f"sinkhorn, batch 16: batched {batched * 1e3:.1f} ms, per utterance {looped * 1e3:.1f} ms, "

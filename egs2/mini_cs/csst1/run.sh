@@ -17,10 +17,10 @@ text="${MINI_CS}/text"
 # overfit within two epochs (dev_cs accuracy 0.585 -> 0.568). Its transition schedule was
 # chosen on dev by local/tune_transition.sh (RESULTS.md, "Dev" table): a constant weight 1
 # (mean dev BLEU 2.67) beat decaying to 0.1 over 150 steps (1.54) or to 0.3 over 300 (1.50).
-# Budgets (doc/csst.md), 27 minutes in all on 2 cores (RESULTS.md): 800 steps of LLM text
+# Budgets (doc/csst.md), 30 minutes in all on 2 cores (RESULTS.md): 800 steps of LLM text
 # pre-training (in a 1200-step run the LLM's es->en translation of held-out text was at
 # BLEU 6 after 400 steps, 33 after 600, 61 after 800, 79 after 1200), 6 epochs of speech
-# training for the CSST model (A 3, B 1, C 2) and 3 for the peer (about 8 vs 7 minutes).
+# training for the CSST model (A 3, B 1, C 2) and 3 for the peer (about 10 vs 7 minutes).
 # LLM pre-training text: "<task>_<src>_<tgt>|<source lines>|<target lines>|<sampling weight>"
 lm_text="st_es_en|${text}/parallel.es|${text}/parallel.en|0.45"
 lm_text+=" st_cs_en|${text}/parallel_cs.cs|${text}/parallel_cs.en|0.25"

@@ -72,6 +72,10 @@ def measure(conf: dict, args, bf16: bool) -> dict:
     batch = dict(speech=speech, speech_lengths=torch.full((b,), speech.size(1)), text=text, text_lengths=text_len,
                  prefix=prefix, prefix_lengths=prefix_len, instruction=instr, instruction_lengths=instr_len,
                  src_text=src, src_text_lengths=src_len)
+    if conf.get("projector") == "moe":  # the language loss needs each frame's language: half es, half en
+        frames = int(args.seconds * 100)
+        batch.update(lang_labels=torch.tensor([k % 2 for k in range(b)])[:, None].expand(b, frames).contiguous(),
+                     lang_labels_lengths=torch.full((b,), frames))
 
     def speech_step():
         loss = model(**batch)[0]

@@ -18,6 +18,7 @@ install_requires = [
     "espeakng-loader>=0.2.4",
     "soundfile>=0.12",
     "scipy",
+    "scikit-learn",  # MiniBatchKMeans for discrete speech units
     "numpy",
     "tqdm",
     "matplotlib",

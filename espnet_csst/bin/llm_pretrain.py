@@ -256,7 +256,7 @@ def main(argv=None):
         tasks.append((spec, train))
         weights.append(float(weight))
         dev += [builder.build(spec, s, t) for s, t in held]
-        if spec.split()[0] == "st" and args.n_dev_bleu > 0:
+        if spec.split()[0] in ("st", "s2st") and args.n_dev_bleu > 0:
             bleu_sets.append((spec, held[: args.n_dev_bleu]))
         logging.info(f"task '{spec}': {len(train)} train / {len(held)} dev pairs from {src} -> {tgt}, weight {weight}")
 

@@ -44,6 +44,7 @@ class HFCausalLM(AbsLLM):
         trust_remote_code: bool = False,
         torch_dtype: str = "float32",
         gradient_checkpointing: bool = False,
+        extra_tokens: int = 0,
     ):
         super().__init__()
         from transformers import AutoConfig, AutoModelForCausalLM
@@ -82,12 +83,28 @@ class HFCausalLM(AbsLLM):
                 raise LLMConfigError(f"llm_conf.arch {arch!r}: {e}") from e
             self.model = AutoModelForCausalLM.from_config(cfg, dtype=dtype)
         self._vocab_size = vocab_size
+        # new tokens (S2ST speech units) go after every existing row: ids extra_token_offset...
+        self.extra_token_offset = None
+        if extra_tokens:
+            from espnet_csst.llm.vocab import extend_vocabulary
+
+            self.extra_token_offset = extend_vocabulary(self.model, extra_tokens)
+            self._vocab_size = self.extra_token_offset + extra_tokens
+            logging.info(f"LLM vocabulary extended by {extra_tokens} tokens "
+                         f"(ids {self.extra_token_offset}-{self._vocab_size - 1})")
+            if freeze and not lora:
+                raise LLMConfigError("llm_conf.freeze would leave the new token embeddings untrained; "
+                                     "use llm_conf.lora (the new rows stay trainable) or no freezing")
         if gradient_checkpointing:
             self.model.gradient_checkpointing_enable()
 
         if lora:
             from peft import LoraConfig, get_peft_model
 
+            lora = dict(lora)
+            if extra_tokens and "trainable_token_indices" not in lora:
+                # LoRA freezes the embeddings, but the new tokens' rows must learn
+                lora["trainable_token_indices"] = list(range(self.extra_token_offset, self._vocab_size))
             self.model = get_peft_model(self.model, LoraConfig(task_type="CAUSAL_LM", **lora))
             logging.info("LLM with LoRA: base weights frozen")
         elif freeze:
@@ -146,8 +163,12 @@ class HFCausalLM(AbsLLM):
         length_penalty: float = 1.0,
         use_cache: bool = True,
         no_repeat_ngram_size: int = 0,
+        logits_processor=None,
     ) -> List[List[dict]]:
         """n-best continuations of left-padded prompt embeddings.
+
+        ``logits_processor``: a transformers ``LogitsProcessorList`` (e.g. one
+        that allows only the speech-unit tokens).
 
         Scores are summed log-probabilities (greedy) or transformers' beam
         scores (length-normalised with ``length_penalty``).
@@ -159,6 +180,7 @@ class HFCausalLM(AbsLLM):
             max_new_tokens=max_new_tokens, num_beams=beam_size, num_return_sequences=nbest,
             do_sample=False, length_penalty=length_penalty, use_cache=use_cache,
             no_repeat_ngram_size=no_repeat_ngram_size,
+            logits_processor=logits_processor,
             eos_token_id=self.eos_id, pad_token_id=self.pad_id, bos_token_id=self.bos_id,
             return_dict_in_generate=True, output_scores=True,
         )

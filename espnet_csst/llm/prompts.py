@@ -21,9 +21,11 @@ DEFAULT_TEMPLATES = {
     "prefix": "Speech:",
     "asr": "Transcribe the {src} speech:",
     "st": "Translate the {src} speech into {tgt}:",
+    "s2st": "Translate the {src} speech into {tgt} speech:",
 }
 
-TASKS = ("asr", "st")
+TASKS = ("asr", "st", "s2st")
+TEXT_TASKS = ("asr", "st")  # the speech-to-text tasks of CSSTTask
 
 
 class PromptTemplates:
@@ -44,10 +46,10 @@ class PromptTemplates:
         instruction = self.templates[task].format(src=self.language(src), tgt=self.language(tgt))
         return self.templates["prefix"], instruction
 
-    def all_strings(self, languages) -> list:
-        """Every prompt string the templates can produce (sentencepiece training text)."""
+    def all_strings(self, languages, tasks=TEXT_TASKS) -> list:
+        """Every prompt string of ``tasks`` the templates can produce (sentencepiece training text)."""
         out = [self.templates["prefix"]]
-        for task in TASKS:
+        for task in tasks:
             for s in languages:
                 for t in languages:
                     out.append(self.render(f"{task} {s} {t}")[1])

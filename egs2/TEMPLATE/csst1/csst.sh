@@ -27,6 +27,8 @@ script_args=("$@")  # the peer's background run repeats them
 SCRIPTS="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scripts"
 # shellcheck disable=SC1091
 . "${SCRIPTS}/utils/data_lib.sh"
+# shellcheck disable=SC1091
+. "${SCRIPTS}/utils/stage_lib.sh"
 
 # ---- options (all settable as --name value) ------------------------------------------
 stage=1
@@ -90,20 +92,7 @@ usage() {
         sed -E 's/^([a-z_A-Z]+)=("[^"]*"|[^ ]*) *(# *)?(.*)$/  --\1 [\2] \4/'
 }
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) usage; exit 0 ;;
-        --*)
-            name="${1#--}"
-            if ! [[ " ${options} " == *" --${name} "* ]]; then
-                die "unknown option '$1'. Options: ${options}"
-            fi
-            [ $# -ge 2 ] || die "option '$1' needs a value"
-            printf -v "${name}" '%s' "$2"
-            shift 2 ;;
-        *) die "unexpected argument '$1' (options look like --name value). Options: ${options}" ;;
-    esac
-done
+parse_options "${options}" "$@"
 
 for v in replay_ratio_B replay_ratio_C; do
     [[ "${!v}" =~ ^[0-9]*\.?[0-9]+$ ]] || die "--${v} must be a non-negative number, got '${!v}'"
@@ -117,32 +106,7 @@ for v in peer_beside use_ot_align; do
 done
 [ -f ./path.sh ] && . ./path.sh
 
-# stage timing: exp/stage_times.tsv keeps the latest wall time of every stage
-times_file="${expdir}/stage_times.tsv"
-run_stage() {  # run_stage N NAME: true when stage N is selected; starts its clock
-    local n="$1" name="$2"
-    if [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ]; then
-        stage_n="${n}"; stage_name="${name}"; stage_start=$(date +%s.%N)
-        log "==== Stage ${n}: ${name} ===="
-        return 0
-    fi
-    return 1
-}
-end_stage() {
-    local end secs
-    end=$(date +%s.%N)
-    secs=$(awk -v a="${stage_start}" -v b="${end}" 'BEGIN{printf "%.1f", b-a}')
-    mkdir -p "${expdir}"
-    # stage<TAB>name<TAB>seconds<TAB>start<TAB>end; the lock: a background stage writes here too
-    (
-        flock 9
-        { [ -f "${times_file}" ] && awk -F'\t' -v n="${stage_n}" '$1 != n' "${times_file}"
-          printf '%s\t%s\t%s\t%s\t%s\n' "${stage_n}" "${stage_name}" "${secs}" "${stage_start}" "${end}"
-        } | sort -n -k1,1 > "${times_file}.tmp"
-        mv "${times_file}.tmp" "${times_file}"
-    ) 9> "${times_file}.lock"
-    log "Stage ${stage_n} (${stage_name}) done in ${secs} s"
-}
+times_file="${expdir}/stage_times.tsv"  # run_stage/end_stage (scripts/utils/stage_lib.sh)
 
 raw="${dumpdir}/raw"
 token_dir="data/token_list/${token_type}_${bpe_type}${vocab_size}"

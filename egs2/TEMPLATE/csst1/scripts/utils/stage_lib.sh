@@ -1,0 +1,49 @@
+# Stage-script helpers shared by csst.sh and s2st.sh (sourced after data_lib.sh).
+
+# parse_options "${options}" "$@": --name value pairs into the variables of the same names;
+# an unknown option fails with the list. `usage` must be defined by the caller.
+parse_options() {
+    local options="$1" name
+    shift
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            -h|--help) usage; exit 0 ;;
+            --*)
+                name="${1#--}"
+                if ! [[ " ${options} " == *" --${name} "* ]]; then
+                    die "unknown option '$1'. Options: ${options}"
+                fi
+                [ $# -ge 2 ] || die "option '$1' needs a value"
+                printf -v "${name}" '%s' "$2"
+                shift 2 ;;
+            *) die "unexpected argument '$1' (options look like --name value). Options: ${options}" ;;
+        esac
+    done
+}
+
+# Stage timing: ${times_file} keeps the latest wall time of every stage
+# (stage<TAB>name<TAB>seconds<TAB>start<TAB>end), read by the scoring stage.
+run_stage() {  # run_stage N NAME: true when stage N is selected; starts its clock
+    local n="$1" name="$2"
+    if [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ]; then
+        stage_n="${n}"; stage_name="${name}"; stage_start=$(date +%s.%N)
+        log "==== Stage ${n}: ${name} ===="
+        return 0
+    fi
+    return 1
+}
+end_stage() {
+    local end secs
+    end=$(date +%s.%N)
+    secs=$(awk -v a="${stage_start}" -v b="${end}" 'BEGIN{printf "%.1f", b-a}')
+    mkdir -p "$(dirname "${times_file}")"
+    # the lock: a background stage may write here too
+    (
+        flock 9
+        { [ -f "${times_file}" ] && awk -F'\t' -v n="${stage_n}" '$1 != n' "${times_file}"
+          printf '%s\t%s\t%s\t%s\t%s\n' "${stage_n}" "${stage_name}" "${secs}" "${stage_start}" "${end}"
+        } | sort -n -k1,1 > "${times_file}.tmp"
+        mv "${times_file}.tmp" "${times_file}"
+    ) 9> "${times_file}.lock"
+    log "Stage ${stage_n} (${stage_name}) done in ${secs} s"
+}

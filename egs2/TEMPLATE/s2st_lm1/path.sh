@@ -1,0 +1,1 @@
+../csst1/path.sh

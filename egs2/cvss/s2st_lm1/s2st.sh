@@ -1,0 +1,1 @@
+../../TEMPLATE/s2st_lm1/s2st.sh

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The embedded mini S2ST recipe: Spanish speech -> English speech, generated with espeak-ng
+# (no download), by a small LLM over k-means units trained with scheduled interleaved
+# speech-text sequences (stages in ../../TEMPLATE/s2st_lm1/s2st.sh). Trains the four systems
+# of the ablation (a: pure units, b: constant ratio, c: scheduled, d: scheduled source-only),
+# a unit vocoder and an English ASR for ASR-BLEU; RESULTS.md has the numbers and stage times.
+#   ./run.sh                               # everything
+#   ./run.sh --stage 9 --stop_stage 11     # decode, synthesize and score again
+#   ./run.sh --help                        # all options
+set -euo pipefail
+cd "$(dirname "$0")"
+
+./s2st.sh \
+    --src_lang es --tgt_lang en \
+    --train_set s2st_train --valid_set s2st_dev --test_sets s2st_test \
+    --lm_text "s2st_es_en|data/lm_text/parallel.es|data/lm_text/parallel.en|1.0" \
+    --llm_pretrain_args "--steps 600 --batch_size 64 --dev_bleu_interval 300" \
+    --feature_type mfcc --n_units 200 \
+    --train_config conf/train_unit_lm.yaml \
+    --inference_config conf/decode_unit_lm.yaml \
+    --asr_config conf/asr_ctc.yaml \
+    --systems "a b c d" \
+    "$@"

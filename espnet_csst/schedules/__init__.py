@@ -1,0 +1,1 @@
+"""Step-indexed schedules (interleaving ratio p(t), ...)."""

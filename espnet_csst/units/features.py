@@ -1,0 +1,322 @@
+"""Frame features for discrete speech units (DESIGN.md 3.4).
+
+Units are k-means clusters of frame features. Two families of features:
+
+* ``mfcc`` / ``fbank``: Kaldi-compatible features (``torchaudio.compliance.kaldi``)
+  at 16 kHz, 25 ms windows every 10 ms, with optional deltas, then
+  ``stack`` consecutive frames averaged into one (default 4: one unit every
+  40 ms, close to the 20-40 ms of SSL units), then per-utterance mean/variance
+  normalisation. They need no model, so they work where no SSL model exists.
+* ``hf_ssl``: the hidden states of one layer of a HuBERT/wav2vec2-style model
+  loaded with ``transformers`` from a local directory (no downloads, no remote
+  code); one frame every 20 ms (the product of the conv strides).
+
+Every extractor is deterministic (no dither, eval mode), reports its frame
+shift and dimension, predicts its frame count from a sample count (so word
+times map to frame indices, :func:`time_to_frame`) and describes itself with
+``config()``, a JSON-able dict from which :func:`build_feature_extractor`
+rebuilds it; the k-means model stores that dict so units are always dumped
+with the features they were learned on.
+
+Audio reading for the unit CLIs lives here too (:func:`read_wav_scp`,
+:func:`load_audio`): soundfile, relative paths resolved as the data tools do,
+Kaldi pipe commands run through the shell.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import subprocess
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from espnet_csst.data.datadir import read_map
+from espnet_csst.data.validate import find_corpus_root, resolve_audio_path
+
+#: Sampling rate all features are computed at.
+FEATURE_FS = 16000
+FEATURE_KINDS = ("mfcc", "fbank", "hf_ssl")
+
+
+# --------------------------------------------------------------------------- audio
+def to_mono_float32(waveform: np.ndarray) -> np.ndarray:
+    """A 1-D float32 waveform; 2-D input is downmixed by the mean over channels.
+
+    The shorter axis of a 2-D array is taken as the channel axis, so both the
+    ``(samples, channels)`` layout of soundfile and torch's ``(channels, samples)``
+    work (an utterance always has more samples than channels).
+    """
+    x = np.asarray(waveform)
+    if x.ndim == 2:
+        x = x.mean(axis=1 if x.shape[0] >= x.shape[1] else 0)
+    elif x.ndim != 1:
+        raise ValueError(f"expected a mono (samples,) or multi-channel 2-D waveform, got shape {x.shape}")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def resample_to(waveform: np.ndarray, fs: int, target_fs: int = FEATURE_FS) -> np.ndarray:
+    """Mono float32 at ``target_fs`` (torchaudio's band-limited sinc resampling)."""
+    x = to_mono_float32(waveform)
+    if fs <= 0:
+        raise ValueError(f"sampling rate must be positive, got {fs}")
+    if fs == target_fs or x.size == 0:
+        return x
+    import torchaudio.functional as AF
+
+    return AF.resample(torch.from_numpy(x), int(fs), int(target_fs)).numpy().astype(np.float32, copy=False)
+
+
+def resampled_length(n_samples: int, fs: int, target_fs: int = FEATURE_FS) -> int:
+    """The sample count :func:`resample_to` produces (torchaudio rounds up)."""
+    if fs == target_fs:
+        return int(n_samples)
+    return -(-int(n_samples) * int(target_fs) // int(fs))
+
+
+def read_wav_scp(path) -> List[Tuple[str, str]]:
+    """``[(utt, audio path or 'cmd |'), ...]`` in file order; relative paths resolved
+    against the working directory or, failing that, the corpus root (``corpus.json``)."""
+    path = Path(path)
+    root = find_corpus_root(path.parent)
+    entries = []
+    for utt, value in read_map(path).items():
+        entries.append((utt, value if value.endswith("|") else str(resolve_audio_path(value, root))))
+    return entries
+
+
+def load_audio(spec: str) -> Tuple[np.ndarray, int]:
+    """Read one wav.scp entry with soundfile: a path, or a Kaldi pipe command ``cmd |``.
+
+    Raises ``FileNotFoundError``/``ValueError`` naming the path (callers skip the utterance).
+    """
+    import soundfile
+
+    if spec.endswith("|"):
+        proc = subprocess.run(spec[:-1], shell=True, capture_output=True)
+        if proc.returncode != 0:
+            raise ValueError(f"command {spec!r} failed ({proc.returncode}): "
+                             f"{proc.stderr.decode(errors='replace').strip()[-200:]}")
+        source = io.BytesIO(proc.stdout)
+    else:
+        if not Path(spec).is_file():
+            raise FileNotFoundError(f"audio file {spec!r} not found")
+        source = spec
+    try:
+        data, fs = soundfile.read(source, dtype="float32", always_2d=False)
+    except Exception as e:  # soundfile raises RuntimeError/LibsndfileError subclasses
+        raise ValueError(f"cannot read audio {spec!r}: {e}") from None
+    return data, int(fs)
+
+
+# --------------------------------------------------------------------------- frames
+def time_to_frame(t: float, frame_shift: float, n_frames: int) -> int:
+    """Frame index of time ``t`` (seconds): ``round(t / frame_shift)`` clamped to [0, n_frames]."""
+    return min(max(int(round(t / frame_shift)), 0), int(n_frames))
+
+
+def stack_frames(feats: np.ndarray, stack: int) -> np.ndarray:
+    """Average every ``stack`` consecutive rows; the last partial group averages what it has."""
+    if stack == 1 or len(feats) == 0:
+        return feats
+    n, d = feats.shape
+    groups = -(-n // stack)
+    padded = np.zeros((groups * stack, d), dtype=np.float64)
+    padded[:n] = feats
+    counts = np.full(groups, stack, dtype=np.float64)
+    counts[-1] = n - (groups - 1) * stack
+    return (padded.reshape(groups, stack, d).sum(1) / counts[:, None]).astype(np.float32)
+
+
+def utterance_cmvn(feats: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    """Zero mean, unit variance per dimension over the utterance (constant dims -> 0)."""
+    if len(feats) == 0:
+        return feats
+    x = feats.astype(np.float64)
+    x = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
+    return x.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- kaldi features
+class KaldiFeatureExtractor:
+    """MFCC or log-mel filterbank features, stacked and normalised (see module doc)."""
+
+    WINDOW_SAMPLES = 400  # 25 ms at 16 kHz
+    SHIFT_SAMPLES = 160  # 10 ms at 16 kHz
+
+    def __init__(self, kind: str, num_ceps: int = 13, num_mel_bins: Optional[int] = None, stack: int = 4,
+                 cmvn: bool = True, deltas: Optional[bool] = None):
+        if kind not in ("mfcc", "fbank"):
+            raise ValueError(f"KaldiFeatureExtractor handles mfcc or fbank, not {kind!r}")
+        self.kind = kind
+        self.num_mel_bins = int(num_mel_bins if num_mel_bins is not None else (23 if kind == "mfcc" else 40))
+        self.num_ceps = int(num_ceps)
+        self.stack = int(stack)
+        self.cmvn = bool(cmvn)
+        self.deltas = bool(deltas if deltas is not None else kind == "mfcc")
+        if self.stack < 1:
+            raise ValueError(f"stack must be at least 1, got {stack}")
+        if kind == "mfcc" and not 1 <= self.num_ceps <= self.num_mel_bins:
+            raise ValueError(f"num_ceps ({num_ceps}) must be in [1, num_mel_bins={self.num_mel_bins}]")
+        base = self.num_ceps if kind == "mfcc" else self.num_mel_bins
+        self.dim = base * (3 if self.deltas else 1)
+        self.frame_shift = self.stack * self.SHIFT_SAMPLES / FEATURE_FS
+
+    def config(self) -> Dict:
+        conf = {"kind": self.kind, "num_mel_bins": self.num_mel_bins, "stack": self.stack, "cmvn": self.cmvn,
+                "deltas": self.deltas}
+        if self.kind == "mfcc":
+            conf["num_ceps"] = self.num_ceps
+        return conf
+
+    def frames_for_duration(self, n_samples: int, fs: int) -> int:
+        n = resampled_length(n_samples, fs)
+        if n < self.WINDOW_SAMPLES:  # snip_edges: only whole windows give frames
+            return 0
+        return -(-(1 + (n - self.WINDOW_SAMPLES) // self.SHIFT_SAMPLES) // self.stack)
+
+    def _base_features(self, x: torch.Tensor) -> torch.Tensor:
+        import torchaudio.compliance.kaldi as kaldi
+
+        # Kaldi computes on int16-scaled samples; scaling keeps the log floors where Kaldi has them.
+        wav = (x * 32768.0)[None]
+        common = dict(sample_frequency=FEATURE_FS, frame_length=25.0, frame_shift=10.0, dither=0.0,
+                      num_mel_bins=self.num_mel_bins)
+        if self.kind == "mfcc":
+            return kaldi.mfcc(wav, num_ceps=self.num_ceps, **common)
+        return kaldi.fbank(wav, **common)
+
+    def __call__(self, waveform: np.ndarray, fs: int) -> np.ndarray:
+        x = resample_to(waveform, fs)
+        if len(x) < self.WINDOW_SAMPLES:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with torch.no_grad():
+            feats = self._base_features(torch.from_numpy(x))
+            if self.deltas:
+                import torchaudio.functional as AF
+
+                d1 = AF.compute_deltas(feats.T)  # deltas run along the last (time) axis
+                feats = torch.cat([feats, d1.T, AF.compute_deltas(d1).T], dim=1)
+        out = stack_frames(feats.numpy().astype(np.float32), self.stack)
+        return utterance_cmvn(out) if self.cmvn else out
+
+
+# --------------------------------------------------------------------------- SSL features
+class HFSSLFeatureExtractor:
+    """One hidden layer of a local HuBERT/wav2vec2-style ``transformers`` model."""
+
+    def __init__(self, path: str, layer: int = 6, device: str = "cpu"):
+        from transformers import AutoConfig, AutoModel
+
+        model_dir = Path(path)
+        if not (model_dir / "config.json").is_file():
+            raise FileNotFoundError(f"hf_ssl: {model_dir} has no config.json; give the directory of a "
+                                    "HuBERT/wav2vec2 model saved with save_pretrained (nothing is downloaded)")
+        self.path = str(path)
+        model_conf = AutoConfig.from_pretrained(self.path, local_files_only=True, trust_remote_code=False)
+        for needed in ("conv_kernel", "conv_stride", "num_hidden_layers", "hidden_size"):
+            if not hasattr(model_conf, needed):
+                raise ValueError(f"hf_ssl: the model in {self.path} ({model_conf.model_type}) has no {needed} "
+                                 "in its config; only HuBERT/wav2vec2-style models are supported")
+        n_layers = int(model_conf.num_hidden_layers)
+        if not 0 <= int(layer) <= n_layers:
+            raise ValueError(f"hf_ssl: layer {layer} is out of range for {self.path}: it has {n_layers} layers, "
+                             f"so choose 0 (conv features) .. {n_layers} (last layer)")
+        self.layer = int(layer)
+        self.device = torch.device(device)
+        self.processor = self._load_processor()
+        self.fs = int(getattr(self.processor, "sampling_rate", FEATURE_FS) or FEATURE_FS)
+        self.model = AutoModel.from_pretrained(self.path, local_files_only=True, trust_remote_code=False)
+        self.model.to(device=self.device, dtype=torch.float32).eval()
+        self.conv = list(zip(model_conf.conv_kernel, model_conf.conv_stride))
+        self.dim = int(model_conf.hidden_size)
+        self.frame_shift = float(np.prod(model_conf.conv_stride)) / self.fs
+
+    def _load_processor(self):
+        if not (Path(self.path) / "preprocessor_config.json").is_file():
+            return None  # plain zero-mean unit-variance normalisation, what wav2vec2 processors do
+        from transformers import AutoFeatureExtractor
+
+        return AutoFeatureExtractor.from_pretrained(self.path, local_files_only=True, trust_remote_code=False)
+
+    def config(self) -> Dict:
+        # the device is a runtime choice, not part of what the features are
+        return {"kind": "hf_ssl", "path": self.path, "layer": self.layer}
+
+    def frames_for_duration(self, n_samples: int, fs: int) -> int:
+        n = resampled_length(n_samples, fs, self.fs)
+        for kernel, stride in self.conv:  # the CNN encoder has no padding
+            n = (n - kernel) // stride + 1 if n >= kernel else 0
+        return n
+
+    def _normalise(self, x: np.ndarray) -> np.ndarray:
+        if self.processor is not None:
+            out = self.processor(x, sampling_rate=self.fs, return_tensors="np")
+            return np.asarray(out["input_values"][0], dtype=np.float32)
+        return ((x - x.mean()) / np.sqrt(x.var() + 1e-7)).astype(np.float32)
+
+    def __call__(self, waveform: np.ndarray, fs: int) -> np.ndarray:
+        x = resample_to(waveform, fs, self.fs)
+        if self.frames_for_duration(len(x), self.fs) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        inputs = torch.from_numpy(self._normalise(x))[None].to(self.device)
+        with torch.no_grad():
+            hidden = self.model(inputs, output_hidden_states=True).hidden_states[self.layer]
+        return hidden[0].float().cpu().numpy()
+
+
+# --------------------------------------------------------------------------- factory
+def build_feature_extractor(kind: str, **conf):
+    """An extractor for ``kind`` (``mfcc``, ``fbank`` or ``hf_ssl``) with options ``conf``.
+
+    ``build_feature_extractor(**extractor.config())`` rebuilds an identical one.
+    """
+    if kind in ("mfcc", "fbank"):
+        allowed = {"num_ceps", "num_mel_bins", "stack", "cmvn", "deltas"} - ({"num_ceps"} if kind == "fbank" else set())
+        cls = functools.partial(KaldiFeatureExtractor, kind)
+    elif kind == "hf_ssl":
+        allowed = {"path", "layer", "device"}
+        if "path" not in conf:
+            raise ValueError('hf_ssl features need the model directory: give {"path": "/dir/of/model"}')
+        cls = HFSSLFeatureExtractor
+    else:
+        raise ValueError(f"unknown feature type {kind!r}; choose one of {', '.join(FEATURE_KINDS)}")
+    unknown = sorted(set(conf) - allowed)
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for {kind} features; allowed: {sorted(allowed)}")
+    logging.debug(f"feature extractor {kind} {conf}")
+    return cls(**conf)
+
+
+def iter_utterance_features(entries, extractor, drops, desc: str = "features"):
+    """Yield ``(utt, feats (T, D))`` for ``[(utt, wav.scp value), ...]`` with a progress bar.
+
+    Unreadable audio and audio too short for one frame are skipped with a
+    warning naming the utterance and path; ``drops`` (a ``collections.Counter``)
+    counts them by reason for the caller's final log line.
+    """
+    from tqdm import tqdm
+
+    for utt, spec in tqdm(entries, desc=desc, unit="utt", mininterval=2.0):
+        try:
+            wav, fs = load_audio(spec)
+        except (FileNotFoundError, ValueError) as e:
+            logging.warning(f"skipping {utt}: {e}")
+            drops["unreadable audio"] += 1
+            continue
+        feats = extractor(wav, fs)
+        if len(feats) == 0:
+            logging.warning(f"skipping {utt}: {spec} is too short for one feature frame "
+                            f"({len(wav)} samples at {fs} Hz)")
+            drops["too short"] += 1
+            continue
+        yield utt, feats
+
+
+__all__ = ["FEATURE_FS", "FEATURE_KINDS", "HFSSLFeatureExtractor", "KaldiFeatureExtractor",
+           "build_feature_extractor", "iter_utterance_features", "load_audio", "read_wav_scp", "resample_to",
+           "resampled_length", "stack_frames", "time_to_frame", "to_mono_float32", "utterance_cmvn"]

@@ -1,0 +1,113 @@
+"""Smoke run of the whole mini S2ST recipe (stages 1-11) on a micro corpus with micro models.
+
+Runs the real run.sh/s2st.sh from a copy of the recipe whose path contains a
+space: corpus, token list, LLM text pre-training, k-means units, unit dump,
+vocoder, English CTC ASR, the four ablation systems, decoding, vocoding + ASR,
+scoring and the listening page.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "egs2" / "TEMPLATE" / "s2st_lm1"
+RECIPE = REPO / "egs2" / "mini_cs" / "s2st_lm1"
+
+S2ST_SIZES = dict(n_s2st_train=12, n_s2st_dev=4, n_s2st_test=4, n_text=60)
+MICRO_UNIT_LM = {
+    "llm_conf": {"arch": "llama", "config": {
+        "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+        "num_key_value_heads": 2, "max_position_embeddings": 256, "tie_word_embeddings": True}},
+    "batch_size": 4,
+    "max_epoch": 2,
+}
+MICRO_ASR = {
+    "frontend_conf": {"fs": "16k", "n_fft": 512, "win_length": 400, "hop_length": 160, "n_mels": 20},
+    "encoder_conf": {"output_size": 16, "attention_heads": 2, "linear_units": 32, "num_blocks": 1,
+                     "cnn_module_kernel": 7},
+    "batch_type": "folded",
+    "batch_size": 4,
+    "max_epoch": 1,
+    "num_workers": 0,
+}
+
+
+def shrink(src: Path, dst: Path, update: dict) -> None:
+    conf = yaml.safe_load(src.read_text(encoding="utf-8"))
+    conf.pop("batch_bins", None)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(conf.get(key), dict) and key != "llm_conf":
+            conf[key] = {**conf[key], **value}
+        else:
+            conf[key] = value
+    dst.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    work = tmp_path_factory.mktemp("recipe") / "mini s2st" / "s2st_lm1"
+    (work / "conf").mkdir(parents=True)
+    (work / "local").mkdir()
+    for name in ("run.sh", "db.sh", "local/data.sh"):
+        (work / name).write_bytes((RECIPE / name).read_bytes())
+        (work / name).chmod(0o755)
+    for name in ("path.sh", "scripts", "s2st.sh"):
+        (work / name).symlink_to(TEMPLATE / name)
+    shrink(RECIPE / "conf" / "train_unit_lm.yaml", work / "conf" / "train_unit_lm.yaml", MICRO_UNIT_LM)
+    shrink(RECIPE / "conf" / "asr_ctc.yaml", work / "conf" / "asr_ctc.yaml", MICRO_ASR)
+    (work / "conf" / "decode_unit_lm.yaml").write_text("batch_size: 4\nbeam_size: 1\nmaxlen: 20\n")
+    (work / "conf" / "vocoder.yaml").write_text("embed_dim: 16\nchannels: 16\nnum_layers: 1\nmel_layers: 1\n")
+    return work
+
+
+def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
+    corpus_opts = " ".join(f"--{k} {v}" for k, v in S2ST_SIZES.items())
+    cmd = ["./run.sh", "--nj", "2", "--vocab_size", "120", "--n_units", "12", "--kmeans_portion", "1.0",
+           "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}'",
+           "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --n_dev_bleu 2 --log_interval 1 "
+                                  "--dev_bleu_interval 3",
+           "--vocoder_args", "--steps 4 --batch_size 4 --config conf/vocoder.yaml --log_interval 2",
+           "--n_listen", "2", *args]
+    proc = subprocess.run(cmd, cwd=recipe, env=dict(os.environ), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc
+
+
+def test_whole_recipe_runs_and_writes_the_ablation(recipe):
+    run(recipe)
+    times = [ln.split("\t") for ln in (recipe / "exp" / "stage_times.tsv").read_text().splitlines()]
+    assert [int(t[0]) for t in times] == list(range(1, 12))
+
+    results = json.loads((recipe / "RESULTS.json").read_text())
+    rows = {(r["key"], r["set"]): r for r in results["rows"]}
+    for key in ("a", "b", "c", "d", "units_vocoded", "audio"):
+        for dset in ("s2st_dev", "s2st_test"):
+            row = rows[(key, dset)]
+            assert 0.0 <= row["ASR_BLEU"] <= 100.0 and row["n"] > 0
+    assert 0.0 <= rows[("c", "s2st_test")]["unit_acc"] <= 100.0
+    md = (recipe / "RESULTS.md").read_text()
+    assert "ASR-BLEU" in md and "Wall time per stage" in md and "ceiling: reference audio" in md
+
+    # the systems differ in what the config says about interleaving
+    conf = {s: yaml.safe_load((recipe / "exp" / f"unit_lm_{s}" / "config.yaml").read_text())["model_conf"]
+            for s in "abcd"}
+    assert conf["a"]["interleave_schedule"] == "none"
+    assert conf["b"]["interleave_schedule"] == "constant"
+    assert conf["c"]["interleave_schedule"] == "step" and conf["d"]["interleave_tgt"] is False
+    log_c = (recipe / "exp" / "unit_lm_c" / "train.log").read_text()
+    assert "interleave_p=0.9" in log_c and "text_share=" in log_c
+
+    # one decoded line and one waveform per test utterance; the listening page links them
+    n_test = len((recipe / "dump" / "units" / "s2st_test" / "src_units").read_text().splitlines())
+    decode = recipe / "exp" / "unit_lm_c" / "decode_s2st_test"
+    assert len((decode / "1best_recog" / "units").read_text().splitlines()) == n_test
+    # a micro model may end an utterance at once: no units, no audio, listed in failed, scored empty
+    n_failed = len((decode / "synth" / "failed").read_text().splitlines())
+    assert len((decode / "synth" / "asr_text").read_text().splitlines()) == n_test - n_failed
+    page = (recipe / "exp" / "listen" / "index.html").read_text()
+    assert page.count("<audio") >= 2 * 2  # 2 utterances x (reference audio, reference units vocoded)

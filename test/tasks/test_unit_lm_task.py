@@ -1,0 +1,132 @@
+"""UnitLMTask end to end at toy sizes: ESPnet's trainer on unit files, resume, decoding."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from test.csst_utils import LLM_CONFIG, subprocess_env
+
+K = 16
+WORDS_ES = "el gato come hoy casa agua".split()
+WORDS_EN = "the cat eats today house water".split()
+
+CONFIG = {
+    "llm": "hf_causal_lm",
+    "llm_conf": {"arch": "llama", "config": dict(LLM_CONFIG)},
+    "model": "unit_lm",
+    "model_conf": {"interleave_schedule": "step", "interleave_p0": 0.9, "interleave_delta": 0.3,
+                   "interleave_interval": 2},
+    "optim": "adam", "optim_conf": {"lr": 0.003},
+    "batch_type": "sorted", "batch_size": 4, "max_epoch": 2, "num_workers": 0, "seed": 0,
+    "best_model_criterion": [["valid", "acc", "max"]], "keep_nbest_models": 1, "num_att_plot": 0,
+    "use_tensorboard": False,
+}
+
+
+def run(module, *args, cwd):
+    r = subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
+                       env=subprocess_env(), cwd=cwd, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def write_set(d: Path, n: int, seed: int):
+    """Units of made-up utterances with word_frames: 3 units per word, a pause unit between words."""
+    rng = np.random.default_rng(seed)
+    d.mkdir(parents=True)
+    files = {name: [] for name in ("src_units", "tgt_units", "src_word_frames", "tgt_word_frames", "task",
+                                   "src_units_shape", "tgt_units_shape")}
+    for i in range(n):
+        uid = f"utt{seed}_{i:03d}"
+        idx = rng.choice(len(WORDS_ES), size=rng.integers(1, 4), replace=False)
+        for side, words in (("src", WORDS_ES), ("tgt", WORDS_EN)):
+            units, spans = [], []
+            for j in idx:
+                units.append(0)  # pause
+                spans.append(f"{len(units)} {len(units) + 3} {words[j]}")
+                units.extend([1 + j * 2, 2 + j * 2, 2 + j * 2])
+            files[f"{side}_units"].append(f"{uid} {' '.join(map(str, units))}")
+            files[f"{side}_word_frames"].append(f"{uid} {' '.join(spans)}")
+            files[f"{side}_units_shape"].append(f"{uid} {len(units)}")
+        files["task"].append(f"{uid} s2st es en")
+    for name, lines in files.items():
+        (d / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_bpe):
+    work = tmp_path_factory.mktemp("unit_lm")
+    write_set(work / "train", 24, seed=0)
+    write_set(work / "valid", 6, seed=1)
+    (work / "conf.yaml").write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
+
+    def data(split):
+        d = work / split
+        return [f"--{split}_data_path_and_name_and_type", f"{d}/src_units,src_units,text_int",
+                f"--{split}_data_path_and_name_and_type", f"{d}/tgt_units,tgt_units,text_int",
+                f"--{split}_data_path_and_name_and_type", f"{d}/src_word_frames,src_word_frames,text",
+                f"--{split}_data_path_and_name_and_type", f"{d}/tgt_word_frames,tgt_word_frames,text",
+                f"--{split}_data_path_and_name_and_type", f"{d}/task,task,text",
+                f"--{split}_shape_file", f"{d}/src_units_shape"]
+
+    def train(*extra):
+        return run("espnet_csst.bin.unit_lm_train", "--config", "conf.yaml", "--token_list", tiny_bpe["token_list"],
+                   "--bpemodel", tiny_bpe["bpemodel"], "--n_units", K, "--ngpu", "0", *data("train"),
+                   *data("valid"), "--output_dir", "exp", "--resume", "true", *extra, cwd=work)
+
+    r = train()
+    return {"work": work, "train": train, "log": r.stderr}
+
+
+def step_of(model_file: Path) -> int:
+    state = torch.load(model_file, map_location="cpu", weights_only=True)
+    return int(state.get("model", state)["interleave_step"])
+
+
+def test_training_logs_the_schedule_and_saves_its_step(trained):
+    exp = trained["work"] / "exp"
+    assert (exp / "valid.acc.best.pth").exists()
+    log = trained["log"]
+    assert "interleave_p=" in log and "unit_acc=" in log
+    assert step_of(exp / "2epoch.pth") == 12  # 24 utterances / 4 per batch x 2 epochs
+    conf = yaml.safe_load((exp / "config.yaml").read_text())
+    assert conf["n_units"] == K and isinstance(conf["token_list"], list)
+
+
+def test_resume_continues_the_step_counter(trained):
+    trained["train"]("--max_epoch", "3")
+    exp = trained["work"] / "exp"
+    assert step_of(exp / "3epoch.pth") == 18
+
+
+def test_inference_writes_units_for_every_utterance(trained):
+    work = trained["work"]
+    run("espnet_csst.bin.unit_lm_inference", "--train_config", "exp/config.yaml",
+        "--model_file", "exp/valid.acc.best.pth", "--data_path_and_name_and_type",
+        "valid/src_units,src_units,text_int", "--data_path_and_name_and_type", "valid/task,task,text",
+        "--output_dir", "decode", "--batch_size", "4", "--maxlen", "12", cwd=work)
+    lines = (work / "decode/1best_recog/units").read_text().splitlines()
+    assert len(lines) == 6
+    for line in lines:
+        units = [int(u) for u in line.split()[1:]]
+        assert len(units) <= 12 and all(0 <= u < K for u in units)
+    assert (work / "decode/failed").read_text() == ""
+
+
+def test_units2units_api_matches_the_cli(trained):
+    from espnet_csst.bin.unit_lm_inference import Units2Units
+
+    work = trained["work"]
+    u2u = Units2Units(work / "exp/config.yaml", work / "exp/valid.acc.best.pth", task_spec="s2st es en", maxlen=12)
+    first = (work / "valid/src_units").read_text().splitlines()[0].split()
+    cli = dict(line.split(maxsplit=1) if " " in line else (line, "")
+               for line in (work / "decode/1best_recog/units").read_text().splitlines())
+    hyp = u2u([int(u) for u in first[1:]])[0]["units"]
+    assert " ".join(map(str, hyp)) == cli[first[0]].strip()

@@ -42,6 +42,7 @@ import yaml
 
 from espnet_csst.bin.score_results import normalise_lc_rm
 from espnet_csst.data.datadir import read_map
+from espnet_csst.units.audio import load_mono
 from espnet_csst.utils.fileio import atomic_open
 
 #: Tokens never written into a hypothesis: they are no characters of the text.
@@ -77,33 +78,11 @@ def ctc_greedy_collapse(ids: Sequence[int], blank: int) -> List[int]:
 
 
 def load_audio(entry: str, audio_root: Optional[Path] = None) -> Tuple[np.ndarray, int]:
-    """A wav.scp value as (mono float32 samples, sampling rate); raises ValueError naming the problem."""
+    """A wav.scp value as (mono float32 samples, its rate); relative paths under ``audio_root``."""
     entry = entry.strip()
-    if entry.endswith("|"):
-        import kaldiio
-
-        # Kaldi pipe entries ("sox ... - |") give 16-bit integer samples.
-        fs, wav = kaldiio.load_mat(entry)
-        wav = np.asarray(wav, dtype=np.float32) / 32768.0
-    else:
-        import soundfile
-
-        path = Path(entry)
-        if audio_root is not None and not path.is_absolute():
-            path = audio_root / path
-        if not path.is_file():
-            raise ValueError(f"audio file {path} not found")
-        try:
-            wav, fs = soundfile.read(str(path), dtype="float32", always_2d=True)
-        except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
-            raise ValueError(f"cannot read {path}: {e}") from None
-    if wav.ndim == 2:
-        wav = wav.mean(axis=1)
-    if wav.size == 0:
-        raise ValueError(f"{entry}: the audio is empty")
-    if not np.isfinite(wav).all():
-        raise ValueError(f"{entry}: the audio has NaN or infinite samples")
-    return np.ascontiguousarray(wav, dtype=np.float32), int(fs)
+    if audio_root is not None and not entry.endswith("|") and not Path(entry).is_absolute():
+        entry = str(audio_root / entry)
+    return load_mono(entry, fs=None)
 
 
 # ------------------------------------------------------------------------- model

@@ -37,7 +37,8 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from espnet_csst.units.features import FEATURE_KINDS, build_feature_extractor, iter_utterance_features, read_wav_scp
+from espnet_csst.units.audio import read_wav_scp
+from espnet_csst.units.features import FEATURE_KINDS, build_feature_extractor, iter_utterance_features
 from espnet_csst.utils.fileio import atomic_open, atomic_write_text
 
 

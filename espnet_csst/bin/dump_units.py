@@ -42,7 +42,8 @@ import numpy as np
 from espnet2.utils.types import str2bool
 
 from espnet_csst.data.datadir import WordAli, parse_word_ali
-from espnet_csst.units.features import build_feature_extractor, iter_utterance_features, read_wav_scp, time_to_frame
+from espnet_csst.units.audio import read_wav_scp
+from espnet_csst.units.features import build_feature_extractor, iter_utterance_features, time_to_frame
 from espnet_csst.units.kmeans import assign_units, deduplicate, load_kmeans
 from espnet_csst.utils.fileio import atomic_open
 

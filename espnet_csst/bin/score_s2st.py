@@ -37,6 +37,7 @@ from espnet_csst.bin.score_results import (
     ResultsError, format_duration, md_table, read_text_file, read_timings, render_timings, score_asr, score_st,
     wall_seconds,
 )
+from espnet_csst.units.vocoder import read_units
 from espnet_csst.utils.fileio import atomic_write_text
 
 SYSTEMS = {
@@ -45,10 +46,6 @@ SYSTEMS = {
     "c": "c: scheduled interleaving (the method)",
     "d": "d: scheduled interleaving, source side only",
 }
-
-
-def read_units(path: Path) -> Dict[str, List[str]]:
-    return {u: t.split() for u, t in read_text_file(path).items()}
 
 
 def describe(sys_dir: Path) -> str:

@@ -31,7 +31,6 @@ import sys
 from pathlib import Path
 from typing import Dict, List
 
-import numpy as np
 import torch
 import yaml
 

@@ -39,16 +39,8 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from espnet_csst.units.vocoder import (
-    MelConfig,
-    UnitMelVocoder,
-    load_audio,
-    log_mel,
-    pad_units,
-    read_units,
-    resolve_wav_scp,
-    save_vocoder,
-)
+from espnet_csst.units.audio import load_mono, read_wav_scp
+from espnet_csst.units.vocoder import MelConfig, UnitMelVocoder, log_mel, pad_units, read_units, save_vocoder
 from espnet_csst.utils.fileio import atomic_savefig, atomic_write_text
 
 MODEL_OPTIONS = {"embed_dim", "channels", "kernel_size", "num_layers", "mel_layers", "dropout", "mel"}
@@ -64,7 +56,7 @@ def load_examples(units_file: Path, wav_scp: Path, n_units: int, unit_hop: int, 
                   max_mismatch: int) -> List[Example]:
     """Pair units with the log-mels of their audio, dropping (and logging) what does not fit."""
     units = read_units(units_file)
-    wavs = resolve_wav_scp(wav_scp)
+    wavs = dict(read_wav_scp(wav_scp))
     only_units = [k for k in units if k not in wavs]
     only_audio = [k for k in wavs if k not in units]
     if only_units:
@@ -86,8 +78,8 @@ def load_examples(units_file: Path, wav_scp: Path, n_units: int, unit_hop: int, 
             dropped["unit outside [0, n_units)"].append(utt)
             continue
         try:
-            wav = load_audio(wavs[utt], mel_cfg.fs)
-        except ValueError as e:
+            wav, _ = load_mono(wavs[utt], mel_cfg.fs)
+        except (ValueError, FileNotFoundError) as e:
             logging.warning(f"{utt}: {e}")
             dropped["unreadable audio"].append(utt)
             continue

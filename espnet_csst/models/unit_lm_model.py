@@ -124,8 +124,12 @@ class ESPnetUnitLMModel(AbsESPnetModel):
             out.append(interleave(us, sp, wt, flags, self.unit_offset))
         return out
 
-    def build_batch(self, prefixes, sources, instructions, targets):
-        """Right-padded ids, labels (target + EOS only) and masks of whole training sequences."""
+    def build_batch(self, prefixes, sources, instructions, targets, check_length: bool = True):
+        """Right-padded ids, labels (target + EOS only) and masks of whole training sequences.
+
+        ``check_length``: refuse sequences longer than the LLM's positions (training
+        must not silently run past them; scoring a long test utterance may).
+        """
         seqs, labels, unit_pos = [], [], []
         eos = self.llm.eos_id
         for p, (s, _), ins, (t, t_is_unit) in zip(prefixes, sources, instructions, targets):
@@ -135,7 +139,7 @@ class ESPnetUnitLMModel(AbsESPnetModel):
             unit_pos.append([False] * len(head) + list(t_is_unit) + [False])
         n = max(len(x) for x in seqs)
         limit = self.llm.max_positions()
-        if limit is not None and n > limit:
+        if check_length and limit is not None and n > limit:
             raise ValueError(f"a training sequence has {n} tokens but the LLM takes {limit} positions; "
                              "filter long utterances (s2st.sh --max_units) or raise max_position_embeddings")
         pad = self.llm.pad_id
@@ -207,7 +211,7 @@ class ESPnetUnitLMModel(AbsESPnetModel):
         pure = lambda u, n: [([self.unit_offset + x for x in us], [True] * len(us)) for us in unpad(u, n)]  # noqa: E731
         ids, labels, unit_pos, mask = self.build_batch(
             unpad(prefix, prefix_lengths), pure(src_units, src_units_lengths),
-            unpad(instruction, instruction_lengths), pure(tgt_units, tgt_units_lengths))
+            unpad(instruction, instruction_lengths), pure(tgt_units, tgt_units_lengths), check_length=False)
         device = src_units.device
         logits, labels, unit_pos = self.next_token_logits(ids.to(device), labels.to(device), unit_pos.to(device),
                                                           mask.to(device))

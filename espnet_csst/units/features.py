@@ -18,99 +18,22 @@ times map to frame indices, :func:`time_to_frame`) and describes itself with
 rebuilds it; the k-means model stores that dict so units are always dumped
 with the features they were learned on.
 
-Audio reading for the unit CLIs lives here too (:func:`read_wav_scp`,
-:func:`load_audio`): soundfile, relative paths resolved as the data tools do,
-Kaldi pipe commands run through the shell.
+Audio reading (wav.scp entries, resampling, downmixing) is ``espnet_csst.units.audio``.
 """
 
 from __future__ import annotations
 
 import functools
-import io
 import logging
-import subprocess
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional
 
 import numpy as np
 import torch
 
-from espnet_csst.data.datadir import read_map
-from espnet_csst.data.validate import find_corpus_root, resolve_audio_path
+from espnet_csst.units.audio import FEATURE_FS, load_audio, resample_to, resampled_length
 
-#: Sampling rate all features are computed at.
-FEATURE_FS = 16000
 FEATURE_KINDS = ("mfcc", "fbank", "hf_ssl")
-
-
-# --------------------------------------------------------------------------- audio
-def to_mono_float32(waveform: np.ndarray) -> np.ndarray:
-    """A 1-D float32 waveform; 2-D input is downmixed by the mean over channels.
-
-    The shorter axis of a 2-D array is taken as the channel axis, so both the
-    ``(samples, channels)`` layout of soundfile and torch's ``(channels, samples)``
-    work (an utterance always has more samples than channels).
-    """
-    x = np.asarray(waveform)
-    if x.ndim == 2:
-        x = x.mean(axis=1 if x.shape[0] >= x.shape[1] else 0)
-    elif x.ndim != 1:
-        raise ValueError(f"expected a mono (samples,) or multi-channel 2-D waveform, got shape {x.shape}")
-    return np.ascontiguousarray(x, dtype=np.float32)
-
-
-def resample_to(waveform: np.ndarray, fs: int, target_fs: int = FEATURE_FS) -> np.ndarray:
-    """Mono float32 at ``target_fs`` (torchaudio's band-limited sinc resampling)."""
-    x = to_mono_float32(waveform)
-    if fs <= 0:
-        raise ValueError(f"sampling rate must be positive, got {fs}")
-    if fs == target_fs or x.size == 0:
-        return x
-    import torchaudio.functional as AF
-
-    return AF.resample(torch.from_numpy(x), int(fs), int(target_fs)).numpy().astype(np.float32, copy=False)
-
-
-def resampled_length(n_samples: int, fs: int, target_fs: int = FEATURE_FS) -> int:
-    """The sample count :func:`resample_to` produces (torchaudio rounds up)."""
-    if fs == target_fs:
-        return int(n_samples)
-    return -(-int(n_samples) * int(target_fs) // int(fs))
-
-
-def read_wav_scp(path) -> List[Tuple[str, str]]:
-    """``[(utt, audio path or 'cmd |'), ...]`` in file order; relative paths resolved
-    against the working directory or, failing that, the corpus root (``corpus.json``)."""
-    path = Path(path)
-    root = find_corpus_root(path.parent)
-    entries = []
-    for utt, value in read_map(path).items():
-        entries.append((utt, value if value.endswith("|") else str(resolve_audio_path(value, root))))
-    return entries
-
-
-def load_audio(spec: str) -> Tuple[np.ndarray, int]:
-    """Read one wav.scp entry with soundfile: a path, or a Kaldi pipe command ``cmd |``.
-
-    Raises ``FileNotFoundError``/``ValueError`` naming the path (callers skip the utterance).
-    """
-    import soundfile
-
-    if spec.endswith("|"):
-        proc = subprocess.run(spec[:-1], shell=True, capture_output=True)
-        if proc.returncode != 0:
-            raise ValueError(f"command {spec!r} failed ({proc.returncode}): "
-                             f"{proc.stderr.decode(errors='replace').strip()[-200:]}")
-        source = io.BytesIO(proc.stdout)
-    else:
-        if not Path(spec).is_file():
-            raise FileNotFoundError(f"audio file {spec!r} not found")
-        source = spec
-    try:
-        data, fs = soundfile.read(source, dtype="float32", always_2d=False)
-    except Exception as e:  # soundfile raises RuntimeError/LibsndfileError subclasses
-        raise ValueError(f"cannot read audio {spec!r}: {e}") from None
-    return data, int(fs)
 
 
 # --------------------------------------------------------------------------- frames
@@ -317,6 +240,5 @@ def iter_utterance_features(entries, extractor, drops, desc: str = "features"):
         yield utt, feats
 
 
-__all__ = ["FEATURE_FS", "FEATURE_KINDS", "HFSSLFeatureExtractor", "KaldiFeatureExtractor",
-           "build_feature_extractor", "iter_utterance_features", "load_audio", "read_wav_scp", "resample_to",
-           "resampled_length", "stack_frames", "time_to_frame", "to_mono_float32", "utterance_cmvn"]
+__all__ = ["FEATURE_KINDS", "HFSSLFeatureExtractor", "KaldiFeatureExtractor", "build_feature_extractor",
+           "iter_utterance_features", "stack_frames", "time_to_frame", "utterance_cmvn"]

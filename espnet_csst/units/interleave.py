@@ -1,17 +1,22 @@
 """Word-level interleaving of speech units with text tokens (DESIGN.md 3.4).
 
-An utterance's unit sequence is cut at its aligned word spans: the units
-between words (pauses) always stay, and each word's span is replaced by the
-word's text tokens with probability p. The pieces keep their order, so the
-result reads left to right like the utterance, part speech, part text::
+An utterance's unit sequence is cut into one segment per aligned word: word
+i's segment runs from its start to the next word's start (the first word's
+from the utterance start, the last word's to its end), so the pauses go with
+the word before them. Each segment is written as its units or, with
+probability p, as the word's text tokens. The segments keep their order, so
+the result reads left to right like the utterance, part speech, part text::
 
-    units  u u | w1: u u u | u | w2: u u | u      spans [2, 5) and [6, 8)
-    p = 1  u u   <text w1>   u   <text w2>  u
-    p = 0  the units unchanged
+    units   u u | w1: u u u | u | w2: u u | u      word spans [2, 5) and [6, 8)
+    segments [0, 6) for w1, [6, 9) for w2
+    p = 1   <text w1> <text w2>                     pure text
+    p = 0   the units unchanged                     pure units
+    mixed   <text w1> u u u                         w1 as text, w2 (and its pause) as units
 
 Unit k is LLM token ``unit_offset + k`` (the units are appended to the text
-vocabulary). Nothing here knows about batches or models: the S2ST model calls
-``interleave`` per utterance with the replacement flags it has drawn.
+vocabulary). An utterance without aligned words stays pure units. Nothing
+here knows about batches or models: the S2ST model calls ``interleave`` per
+utterance with the replacement flags it has drawn.
 """
 
 from __future__ import annotations
@@ -56,6 +61,13 @@ def draw_replacements(n_words: int, p: float, rng: random.Random) -> List[bool]:
     return [rng.random() < p for _ in range(n_words)]
 
 
+def word_segments(spans: Sequence[Tuple[int, int]], n_units: int) -> List[Tuple[int, int]]:
+    """The word spans widened to tile [0, n_units): word i up to word i+1's start."""
+    starts = [0] + [s for s, _ in spans[1:]]
+    ends = [s for s, _ in spans[1:]] + [n_units]
+    return list(zip(starts, ends))
+
+
 def interleave(
     units: Sequence[int],
     spans: Sequence[Tuple[int, int]],
@@ -65,27 +77,21 @@ def interleave(
 ) -> Tuple[List[int], List[bool]]:
     """The interleaved LLM token ids of one utterance, and which of them are units.
 
-    ``spans[i]`` is word i's half-open unit span; ``word_tokens[i]`` its text
-    tokens; ``replace[i]`` whether the word appears as text.
+    ``spans[i]`` is word i's half-open unit span (ordered, non-overlapping);
+    ``word_tokens[i]`` its text tokens; ``replace[i]`` whether it appears as text.
     """
     if not len(spans) == len(word_tokens) == len(replace):
         raise ValueError(f"{len(spans)} spans, {len(word_tokens)} words and {len(replace)} flags: "
                          "one of each per word")
+    if not spans:
+        return [unit_offset + int(u) for u in units], [True] * len(units)
     ids: List[int] = []
     is_unit: List[bool] = []
-
-    def add_units(a: int, b: int):
-        ids.extend(unit_offset + int(u) for u in units[a:b])
-        is_unit.extend([True] * (b - a))
-
-    pos = 0
-    for (s, e), tokens, as_text in zip(spans, word_tokens, replace):
-        add_units(pos, s)  # the pause before the word
+    for (a, b), tokens, as_text in zip(word_segments(spans, len(units)), word_tokens, replace):
         if as_text:
             ids.extend(int(t) for t in tokens)
             is_unit.extend([False] * len(tokens))
         else:
-            add_units(s, e)
-        pos = e
-    add_units(pos, len(units))
+            ids.extend(unit_offset + int(u) for u in units[a:b])
+            is_unit.extend([True] * (b - a))
     return ids, is_unit

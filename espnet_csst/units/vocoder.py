@@ -316,37 +316,6 @@ class UnitVocoder:
                 for k, n in enumerate(lengths.tolist())]
 
 
-def load_audio(path, fs: int = 16000) -> np.ndarray:
-    """Mono float32 audio at ``fs`` (other rates resampled with torchaudio); errors name the file."""
-    import soundfile
-
-    try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, OSError) as e:
-        raise ValueError(f"cannot read audio {path}: {e}") from None
-    wav = data.mean(axis=1)
-    if rate != fs:
-        wav = torchaudio.functional.resample(torch.from_numpy(wav), rate, fs).numpy()
-    return np.ascontiguousarray(wav, dtype=np.float32)
-
-
-def resolve_wav_scp(wav_scp) -> Dict[str, Path]:
-    """``{utt: audio path}`` from a wav.scp; relative paths of a relocatable corpus resolve against
-    its root (as the data validator does). Pipe commands are not supported here."""
-    from espnet_csst.data.datadir import read_lines
-    from espnet_csst.data.validate import find_corpus_root, resolve_audio_path
-
-    wav_scp = Path(wav_scp)
-    root = find_corpus_root(wav_scp.parent)
-    out: Dict[str, Path] = {}
-    for ln in read_lines(wav_scp):
-        if ln.value.endswith("|"):
-            raise ValueError(f"{wav_scp}:{ln.lineno}: pipe commands are not supported; write the audio to "
-                             "files first (e.g. with ESPnet's format_wav_scp.sh)")
-        out[ln.key] = resolve_audio_path(ln.value, root)
-    return out
-
-
 def read_units(path) -> Dict[str, List[int]]:
     """``{utt: [units]}`` from a Kaldi text file ``utt u1 u2 ...`` (file order); an utterance
     with no units maps to ``[]``. Non-integer tokens raise, naming the file and line."""

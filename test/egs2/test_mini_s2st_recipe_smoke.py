@@ -22,7 +22,7 @@ S2ST_SIZES = dict(n_s2st_train=12, n_s2st_dev=4, n_s2st_test=4, n_text=60)
 MICRO_UNIT_LM = {
     "llm_conf": {"arch": "llama", "config": {
         "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-        "num_key_value_heads": 2, "max_position_embeddings": 256, "tie_word_embeddings": True}},
+        "num_key_value_heads": 2, "max_position_embeddings": 352, "tie_word_embeddings": True}},
     "batch_size": 4,
     "max_epoch": 2,
 }

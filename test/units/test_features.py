@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from espnet_csst.units.features import (
-    build_feature_extractor,
-    load_audio,
-    read_wav_scp,
-    stack_frames,
-    time_to_frame,
-    to_mono_float32,
-)
+from espnet_csst.units.audio import load_audio, read_wav_scp, to_mono_float32
+from espnet_csst.units.features import build_feature_extractor, stack_frames, time_to_frame
 
 
 def sine(seconds: float, fs: int = 16000, freq: float = 220.0, seed: int = 0) -> np.ndarray:

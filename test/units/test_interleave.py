@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from espnet_csst.units.interleave import draw_replacements, interleave, parse_word_frames
+from espnet_csst.units.interleave import draw_replacements, interleave, parse_word_frames, word_segments
 
 OFF = 100  # unit k is token 100 + k
 UNITS = [1, 2, 3, 4, 5, 6, 7, 8, 9]
@@ -16,23 +16,39 @@ def test_p0_keeps_pure_units():
     assert all(is_unit)
 
 
-def test_p1_replaces_every_word_and_keeps_the_pauses_in_order():
+def test_p1_is_pure_text_in_word_order():
     ids, is_unit = interleave(UNITS, SPANS, WORDS, [True, True], OFF)
-    # pause [0,2) | w1 text | pause [5,6) | w2 text | tail [8,9)
-    assert ids == [OFF + 1, OFF + 2, 11, 12, OFF + 6, 13, OFF + 9]
-    assert is_unit == [True, True, False, False, True, False, True]
+    assert ids == [11, 12, 13]
+    assert not any(is_unit)
 
 
-def test_mixed_keeps_word_order_and_boundaries():
-    ids, _ = interleave(UNITS, SPANS, WORDS, [False, True], OFF)
-    assert ids == [OFF + u for u in UNITS[:6]] + [13, OFF + 9]
+def test_mixed_keeps_word_order_and_the_alignment_boundaries():
+    # word 1's segment is [0, 6) (its leading and trailing pauses), word 2's [6, 9)
+    assert word_segments(SPANS, len(UNITS)) == [(0, 6), (6, 9)]
+    ids, is_unit = interleave(UNITS, SPANS, WORDS, [False, True], OFF)
+    assert ids == [OFF + u for u in UNITS[:6]] + [13]
+    assert is_unit == [True] * 6 + [False]
     ids, _ = interleave(UNITS, SPANS, WORDS, [True, False], OFF)
-    assert ids == [OFF + 1, OFF + 2, 11, 12] + [OFF + u for u in UNITS[5:]]
+    assert ids == [11, 12] + [OFF + u for u in UNITS[6:]]
 
 
-def test_words_without_pauses_and_a_single_word_covering_everything():
-    assert interleave([5, 6], [(0, 1), (1, 2)], [[1], [2]], [True, True], OFF)[0] == [1, 2]
-    assert interleave([5, 6], [(0, 2)], [[7, 8, 9]], [True], OFF)[0] == [7, 8, 9]
+def test_every_unit_appears_once_whatever_is_replaced():
+    units = list(range(20))
+    spans = [(1, 4), (4, 9), (12, 15), (17, 18)]
+    words = [[1000 + i] for i in range(4)]
+    segments = word_segments(spans, 20)
+    for mask in range(16):
+        flags = [bool(mask >> i & 1) for i in range(4)]
+        ids, is_unit = interleave(units, spans, words, flags, 0)
+        kept = [t for t, u in zip(ids, is_unit) if u]
+        assert kept == sorted(kept) and len(set(kept)) == len(kept)  # in order, none repeated
+        assert [t - 1000 for t, u in zip(ids, is_unit) if not u] == [i for i in range(4) if flags[i]]
+        assert set(kept) == {x for i, (a, b) in enumerate(segments) if not flags[i] for x in range(a, b)}
+
+
+def test_words_without_pauses_and_an_utterance_without_words():
+    assert interleave([5, 6], [(0, 1), (1, 2)], [[1], [2]], [True, False], OFF)[0] == [1, OFF + 6]
+    assert interleave([5, 6], [], [], [], OFF) == ([OFF + 5, OFF + 6], [True, True])
 
 
 def test_draw_replacements_extremes_and_rate():

@@ -50,7 +50,7 @@ feature_conf=""           # JSON, e.g. '{"stack": 4}' or '{"path": "/models/hube
 n_units=200               # k-means clusters = unit tokens added to the LLM
 kmeans_portion=0.5        # share of the training utterances whose frames k-means learns from
 dedup=false               # merge repeated consecutive units
-max_units=230             # drop training pairs whose source + target units exceed this
+max_units=300             # drop training/validation pairs whose source + target units exceed this
 src_align_asr=""          # corpora without word_ali.<src>: ESPnet CTC ASR dir (config.yaml, model.pth)
 tgt_align_asr=""          #   whose CTC forced alignment gives the word times; else that side is not interleaved
 vocoder_args=""           # extra train_unit_vocoder options, e.g. "--steps 2000"
@@ -208,8 +208,8 @@ if run_stage 5 "dump units"; then
                 --wav_scp "data/${dset}/wav.scp.${lang}" "${ali_args[@]}" \
                 --out "${out}/raw/${side}_units" --dedup "${dedup}"
         done
-        max_opt=()
-        [ "${dset}" = "${train_set}" ] && max_opt=(--max_units "${max_units}")
+        max_opt=()  # training and validation sequences must fit the LLM; test sets keep everything
+        [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ] && max_opt=(--max_units "${max_units}")
         ${python} -m espnet_csst.bin.make_unit_dump --data_dir "data/${dset}" --raw_dir "${out}/raw" \
             --out_dir "${out}" --task "${task_spec}" --tgt_lang "${tgt_lang}" --kmeans "${units_dir}/kmeans.npz" \
             "${max_opt[@]}"

@@ -15,7 +15,8 @@ cd "$(dirname "$0")"
     --train_set s2st_train --valid_set s2st_dev --test_sets s2st_test \
     --lm_text "s2st_es_en|data/lm_text/parallel.es|data/lm_text/parallel.en|1.0" \
     --llm_pretrain_args "--steps 600 --batch_size 64 --dev_bleu_interval 300" \
-    --feature_type mfcc --n_units 200 \
+    --feature_type mfcc --n_units 200 --max_units 320 \
+    --vocoder_args "--steps 600" \
     --train_config conf/train_unit_lm.yaml \
     --inference_config conf/decode_unit_lm.yaml \
     --asr_config conf/asr_ctc.yaml \

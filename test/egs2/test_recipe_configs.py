@@ -1,4 +1,4 @@
-"""Every training config shipped in egs2/*/csst1 names registered classes with parameters they take.
+"""Every training config shipped in egs2 (csst1, s2st_lm1) names registered classes with parameters they take.
 
 The real-setting configs (CoVoST 2: pretrained Whisper and LLM) cannot be built
 offline; this checks each role's ``*_conf`` keys against the class signature, so a
@@ -48,3 +48,34 @@ def test_covost2_is_the_real_ai_sta_setting():
     assert conf["llm_conf"]["model_name_or_path"] and conf["llm_conf"]["lora"]["r"] > 0
     run_sh = (REPO / "egs2/covost2/csst1/run.sh").read_text(encoding="utf-8")
     assert "--use_ot_align true" in run_sh and "--train_stages \"A C\"" in run_sh
+
+
+UNIT_LM_CONFIGS = sorted((REPO / "egs2").glob("*/s2st_lm1/conf/train_unit_lm*.yaml"))
+
+
+@pytest.mark.parametrize("path", UNIT_LM_CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
+def test_unit_lm_config_keys_match_the_classes(path):
+    from peft import LoraConfig
+
+    from espnet_csst.tasks import unit_lm
+
+    conf = yaml.safe_load(path.read_text(encoding="utf-8"))
+    llm = unit_lm.llm_choices.get_class(conf.get("llm", "hf_causal_lm"))
+    unknown = set(conf.get("llm_conf") or {}) - parameters(llm)
+    assert not unknown, f"{path}: llm_conf keys {sorted(unknown)} are not parameters of {llm.__name__}"
+    lora = (conf.get("llm_conf") or {}).get("lora") or {}
+    assert not set(lora) - set(LoraConfig.__dataclass_fields__), f"{path}: unknown LoRA keys"
+    model = unit_lm.model_choices.get_class(conf.get("model", "unit_lm"))
+    unknown = set(conf.get("model_conf") or {}) - parameters(model)
+    assert not unknown, f"{path}: model_conf keys {sorted(unknown)} are not parameters of {model.__name__}"
+
+
+def test_cvss_is_the_papers_s2st_setting():
+    assert {p.parent.parent.parent.name for p in UNIT_LM_CONFIGS} == {"cvss", "mini_cs"}
+    conf = yaml.safe_load((REPO / "egs2/cvss/s2st_lm1/conf/train_unit_lm.yaml").read_text(encoding="utf-8"))
+    assert "Llama-3.2-1B" in conf["llm_conf"]["model_name_or_path"] and conf["llm_conf"]["lora"]["r"] > 0
+    mc = conf["model_conf"]
+    assert (mc["interleave_schedule"], mc["interleave_p0"], mc["interleave_delta"], mc["interleave_interval"]) == \
+        ("step", 0.9, 0.1, 300)
+    run_sh = (REPO / "egs2/cvss/s2st_lm1/run.sh").read_text(encoding="utf-8")
+    assert "--feature_type hf_ssl" in run_sh and "--token_type hugging_face" in run_sh

@@ -107,7 +107,7 @@ def test_print_config(tmp_path):
     assert "projector: linear" in r.stdout and "llm: hf_causal_lm" in r.stdout
     conf = yaml.safe_load(r.stdout)
     assert conf["projector_conf"]["downsample"] == 4 and conf["token_type"] == "bpe"
-    assert set(conf["prompt_templates"]) == {"prefix", "asr", "st"}
+    assert set(conf["prompt_templates"]) == {"prefix", "asr", "st", "s2st"}
 
 
 # ---------------------------------------------------------------- hugging_face token lists

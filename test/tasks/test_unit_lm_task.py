@@ -126,7 +126,9 @@ def test_units2units_api_matches_the_cli(trained):
     work = trained["work"]
     u2u = Units2Units(work / "exp/config.yaml", work / "exp/valid.acc.best.pth", task_spec="s2st es en", maxlen=12)
     first = (work / "valid/src_units").read_text().splitlines()[0].split()
-    cli = dict(line.split(maxsplit=1) if " " in line else (line, "")
-               for line in (work / "decode/1best_recog/units").read_text().splitlines())
+    cli = {}
+    for line in (work / "decode/1best_recog/units").read_text().splitlines():
+        key, *units = line.split(maxsplit=1)  # an utterance may end at once: "utt " with no units
+        cli[key] = units[0] if units else ""
     hyp = u2u([int(u) for u in first[1:]])[0]["units"]
     assert " ".join(map(str, hyp)) == cli[first[0]].strip()

@@ -150,3 +150,18 @@ def subprocess_env() -> dict:
     repo = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+def shrink_config(src: Path, dst: Path, update: dict) -> None:
+    """Write ``src``'s YAML to ``dst`` with ``update`` merged in (role ``*_conf`` dicts key by key;
+    ``llm_conf`` replaced whole), for micro-sized recipe runs."""
+    import yaml
+
+    conf = yaml.safe_load(src.read_text(encoding="utf-8"))
+    conf.pop("batch_bins", None)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(conf.get(key), dict) and key != "llm_conf":
+            conf[key] = {**conf[key], **value}
+        else:
+            conf[key] = value
+    dst.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")

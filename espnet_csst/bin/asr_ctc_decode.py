@@ -115,9 +115,9 @@ def _resolve_stats_file(args: dict, config: Path) -> None:
 def build_asr_model(config: Path, model_file: Path, device: str = "cpu"):
     """ESPnet ASR model and its training args from config.yaml and a state dict.
 
-    ESPnet's ``ASRTask.build_model_from_file`` unpickles the model file
-    (``torch.load(weights_only=False)``) and loads it non-strictly; here the
-    weights load as plain tensors and every parameter must match.
+    ESPnet's ``ASRTask.build_model_from_file`` unpickles the whole model file
+    and loads it non-strictly; here the weights load as plain tensors
+    (weights-only loading) and every parameter must match.
     """
     from espnet2.tasks.asr import ASRTask
 

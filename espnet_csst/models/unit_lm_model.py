@@ -110,12 +110,16 @@ class ESPnetUnitLMModel(AbsESPnetModel):
     def current_ratio(self) -> float:
         return self.schedule.ratio(int(self.interleave_step)) if self.training else 0.0
 
+    def pure_units(self, units, lengths):
+        """Per utterance: the unit tokens of a side without interleaving, all marked as units."""
+        return [([self.unit_offset + u for u in us], [True] * len(us)) for us in unpad(units, lengths)]
+
     def side_sequences(self, units, units_lengths, spans, spans_lengths, words, words_lengths,
                        word_lens, word_lens_lengths, p: float, enabled: bool, rng: random.Random):
         """Per utterance: token ids of one side (units, some words as text) and their unit mask."""
-        unit_lists = unpad(units, units_lengths)
         if spans is None or not enabled or p <= 0.0:
-            return [([self.unit_offset + u for u in us], [True] * len(us)) for us in unit_lists]
+            return self.pure_units(units, units_lengths)
+        unit_lists = unpad(units, units_lengths)
         span_lists = [[tuple(s) for s in spans[i, : int(spans_lengths[i])].tolist()] for i in range(units.size(0))]
         word_lists = split_words(words, words_lengths, word_lens, word_lens_lengths)
         out = []
@@ -208,10 +212,10 @@ class ESPnetUnitLMModel(AbsESPnetModel):
     def unit_accuracy(self, src_units, src_units_lengths, tgt_units, tgt_units_lengths, prefix, prefix_lengths,
                       instruction, instruction_lengths) -> List[Tuple[int, int]]:
         """Teacher-forced next-unit accuracy on pure units: (correct, total) per utterance."""
-        pure = lambda u, n: [([self.unit_offset + x for x in us], [True] * len(us)) for us in unpad(u, n)]  # noqa: E731
         ids, labels, unit_pos, mask = self.build_batch(
-            unpad(prefix, prefix_lengths), pure(src_units, src_units_lengths),
-            unpad(instruction, instruction_lengths), pure(tgt_units, tgt_units_lengths), check_length=False)
+            unpad(prefix, prefix_lengths), self.pure_units(src_units, src_units_lengths),
+            unpad(instruction, instruction_lengths), self.pure_units(tgt_units, tgt_units_lengths),
+            check_length=False)
         device = src_units.device
         logits, labels, unit_pos = self.next_token_logits(ids.to(device), labels.to(device), unit_pos.to(device),
                                                           mask.to(device))

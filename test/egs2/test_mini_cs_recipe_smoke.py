@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from test.conftest import TINY_SIZES
+from test.csst_utils import shrink_config
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "egs2" / "TEMPLATE" / "csst1"
@@ -42,17 +43,6 @@ MICRO_PEER = {
 }
 
 
-def shrink(src: Path, dst: Path, update: dict) -> None:
-    conf = yaml.safe_load(src.read_text(encoding="utf-8"))
-    conf.pop("batch_bins", None)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(conf.get(key), dict) and key != "llm_conf":
-            conf[key] = {**conf[key], **value}
-        else:
-            conf[key] = value
-    dst.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
     work = tmp_path_factory.mktemp("recipe") / "mini cs" / "csst1"
@@ -65,13 +55,13 @@ def recipe(tmp_path_factory):
     (work / "local" / "data.sh").chmod(0o755)
     for name in ("path.sh", "scripts", "csst.sh"):
         (work / name).symlink_to(TEMPLATE / name)
-    shrink(RECIPE / "conf" / "train_csst.yaml", work / "conf" / "train_csst.yaml", MICRO_CSST)
+    shrink_config(RECIPE / "conf" / "train_csst.yaml", work / "conf" / "train_csst.yaml", MICRO_CSST)
     (work / "conf" / "tuning").mkdir()
-    shrink(RECIPE / "conf" / "tuning" / "train_csst_linear.yaml", work / "conf" / "tuning" / "train_csst_linear.yaml",
+    shrink_config(RECIPE / "conf" / "tuning" / "train_csst_linear.yaml", work / "conf" / "tuning" / "train_csst_linear.yaml",
            MICRO_CSST)
     (work / "local" / "run_ablation.sh").write_bytes((RECIPE / "local" / "run_ablation.sh").read_bytes())
     (work / "local" / "run_ablation.sh").chmod(0o755)
-    shrink(RECIPE / "conf" / "peer_st.yaml", work / "conf" / "peer_st.yaml", MICRO_PEER)
+    shrink_config(RECIPE / "conf" / "peer_st.yaml", work / "conf" / "peer_st.yaml", MICRO_PEER)
     (work / "conf" / "peer_decode.yaml").write_bytes((RECIPE / "conf" / "peer_decode.yaml").read_bytes())
     (work / "conf" / "decode_csst.yaml").write_text("batch_size: 4\nbeam_size: 1\nmaxlen: 10\n")
     return work

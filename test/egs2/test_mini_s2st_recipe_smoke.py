@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from test.csst_utils import shrink_config
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "egs2" / "TEMPLATE" / "s2st_lm1"
 RECIPE = REPO / "egs2" / "mini_cs" / "s2st_lm1"
@@ -37,17 +39,6 @@ MICRO_ASR = {
 }
 
 
-def shrink(src: Path, dst: Path, update: dict) -> None:
-    conf = yaml.safe_load(src.read_text(encoding="utf-8"))
-    conf.pop("batch_bins", None)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(conf.get(key), dict) and key != "llm_conf":
-            conf[key] = {**conf[key], **value}
-        else:
-            conf[key] = value
-    dst.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
     work = tmp_path_factory.mktemp("recipe") / "mini s2st" / "s2st_lm1"
@@ -58,8 +49,8 @@ def recipe(tmp_path_factory):
         (work / name).chmod(0o755)
     for name in ("path.sh", "scripts", "s2st.sh"):
         (work / name).symlink_to(TEMPLATE / name)
-    shrink(RECIPE / "conf" / "train_unit_lm.yaml", work / "conf" / "train_unit_lm.yaml", MICRO_UNIT_LM)
-    shrink(RECIPE / "conf" / "asr_ctc.yaml", work / "conf" / "asr_ctc.yaml", MICRO_ASR)
+    shrink_config(RECIPE / "conf" / "train_unit_lm.yaml", work / "conf" / "train_unit_lm.yaml", MICRO_UNIT_LM)
+    shrink_config(RECIPE / "conf" / "asr_ctc.yaml", work / "conf" / "asr_ctc.yaml", MICRO_ASR)
     (work / "conf" / "decode_unit_lm.yaml").write_text("batch_size: 4\nbeam_size: 1\nmaxlen: 20\n")
     (work / "conf" / "vocoder.yaml").write_text("embed_dim: 16\nchannels: 16\nnum_layers: 1\nmel_layers: 1\n")
     return work

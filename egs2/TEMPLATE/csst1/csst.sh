@@ -84,13 +84,7 @@ peer_beside=false         # CPU: run the peer (stages 12-13) in the background b
 options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 # ---- end options
 
-usage() {
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
-    echo
-    echo "Options (default in brackets):"
-    sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -E '^[a-z_A-Z]+=' |
-        sed -E 's/^([a-z_A-Z]+)=("[^"]*"|[^ ]*) *(# *)?(.*)$/  --\1 [\2] \4/'
-}
+usage() { print_usage "$0" 2 21; }
 
 parse_options "${options}" "$@"
 
@@ -134,13 +128,7 @@ task_data_args() {  # task_data_args PREFIX DIR: data options of csst_train for 
     # the previous stage's replayed utterances (transition loss)
     [ ! -f "${d}/replay" ] || echo "--${p}_data_path_and_name_and_type ${d}/replay,replay,text"
 }
-pretrained_llm() {  # the config names a pretrained LLM (then no text pre-training)
-    ${python} - "${train_config}" <<'EOF'
-import sys, yaml
-conf = yaml.safe_load(open(sys.argv[1], encoding="utf-8")) or {}
-sys.exit(0 if (conf.get("llm_conf") or {}).get("model_name_or_path") else 1)
-EOF
-}
+pretrained_llm() { config_has_pretrained_llm "${train_config}"; }  # then no text pre-training
 
 if run_stage 1 "data preparation"; then
     log "local/data.sh ${local_data_opts} -> data/"

@@ -71,13 +71,7 @@ n_listen=6                # test utterances on the listening page
 options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 # ---- end options
 
-usage() {
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
-    echo
-    echo "Options (default in brackets):"
-    sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -E '^[a-z_A-Z]+=' |
-        sed -E 's/^([a-z_A-Z]+)=("[^"]*"|[^ ]*) *(# *)?(.*)$/  --\1 [\2] \4/'
-}
+usage() { print_usage "$0" 2 19; }
 
 parse_options "${options}" "$@"
 [[ "${token_type}" =~ ^(bpe|hugging_face)$ ]] || die "--token_type must be bpe or hugging_face, got '${token_type}'"
@@ -108,13 +102,7 @@ eval_sets="${valid_set} ${test_sets}"
 all_sets="${train_set} ${eval_sets}"
 task_spec="s2st ${src_lang} ${tgt_lang}"
 
-pretrained_llm() {  # the config names a pretrained LLM (then no text pre-training)
-    ${python} - "${train_config}" <<'EOF'
-import sys, yaml
-conf = yaml.safe_load(open(sys.argv[1], encoding="utf-8")) or {}
-sys.exit(0 if (conf.get("llm_conf") or {}).get("model_name_or_path") else 1)
-EOF
-}
+pretrained_llm() { config_has_pretrained_llm "${train_config}"; }  # then no text pre-training
 lm_text_files() {  # the source and target files of --lm_text
     local spec task src tgt weight
     for spec in ${lm_text}; do

@@ -47,21 +47,13 @@ Usage: ${0##*/} --train_dir DIR --valid_dir DIR --exp_dir DIR --config FILE [opt
 EOF
 }
 
-# log/die/threads_for (timestamped, prefixed with this script's name)
+# log/die/threads_for (timestamped, prefixed with this script's name); parse_options
 # shellcheck disable=SC1091
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/utils/data_lib.sh"
+# shellcheck disable=SC1091
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/utils/stage_lib.sh"
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) usage; exit 0 ;;
-        --stage|--stop_stage|--train_dir|--valid_dir|--exp_dir|--config|--lang|--nj|--ngpu|--max_epoch|\
-        --train_args|--decode_batch_size|--python)
-            [ $# -ge 2 ] || die "option '$1' needs a value (options: ${options})"
-            printf -v "${1#--}" '%s' "$2"
-            shift 2 ;;
-        *) die "unknown option '$1' (options: ${options})" ;;
-    esac
-done
+parse_options "${options}" "$@"
 
 for v in stage stop_stage nj ngpu decode_batch_size; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"

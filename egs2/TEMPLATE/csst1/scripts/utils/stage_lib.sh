@@ -47,3 +47,24 @@ end_stage() {
     ) 9> "${times_file}.lock"
     log "Stage ${stage_n} (${stage_name}) done in ${secs} s"
 }
+
+# print_usage SCRIPT FIRST LAST: the script's header comment lines FIRST-LAST, then every
+# option between the "# ---- options" and "# ---- end options" markers with its default
+# and trailing comment.
+print_usage() {
+    sed -n "$2,$3p" "$1" | sed 's/^# \{0,1\}//'
+    echo
+    echo "Options (default in brackets):"
+    sed -n '/^# ---- options/,/^# ---- end options/p' "$1" | grep -E '^[a-z_A-Z]+=' |
+        sed -E 's/^([a-z_A-Z]+)=("[^"]*"|[^ ]*) *(# *)?(.*)$/  --\1 [\2] \4/'
+}
+
+# config_has_pretrained_llm CONFIG: true when the training config names a pretrained LLM
+# (llm_conf.model_name_or_path), which needs no text pre-training.
+config_has_pretrained_llm() {
+    ${python:-python} - "$1" <<'PYEOF'
+import sys, yaml
+conf = yaml.safe_load(open(sys.argv[1], encoding="utf-8")) or {}
+sys.exit(0 if (conf.get("llm_conf") or {}).get("model_name_or_path") else 1)
+PYEOF
+}

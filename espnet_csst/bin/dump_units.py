@@ -11,7 +11,9 @@ each frame gets its nearest centroid, and ``--out`` is a Kaldi text file::
 
     <utt> u1 u2 u3 ...
 
-With ``--dedup true`` runs of a repeated unit collapse to one unit.
+With ``--dedup true`` runs of a repeated unit collapse to one unit, and
+``--out_durations`` gets each unit's run length (``<utt> d1 d2 ...``, unit
+frames), which the vocoder's duration model learns from.
 
 With ``--word_ali`` (``<utt> <start_s> <end_s> <word> <lang>`` per word),
 ``--out_word_frames`` gets one line per utterance::
@@ -97,6 +99,8 @@ def get_parser():
     p.add_argument("--out_word_frames", type=Path, default=None,
                    help="output '<utt> s1 e1 w1 ...' unit spans of the words (needs --word_ali)")
     p.add_argument("--dedup", type=str2bool, default=False, help="collapse runs of a repeated unit")
+    p.add_argument("--out_durations", type=Path, default=None,
+                   help="with --dedup true: output '<utt> d1 d2 ...', the run length of every unit")
     p.add_argument("--device", default="cpu", help="device of an hf_ssl feature model")
     return p
 
@@ -106,6 +110,10 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     if (args.word_ali is None) != (args.out_word_frames is None):
         print("dump_units: error: --word_ali and --out_word_frames go together; give both or neither",
+              file=sys.stderr)
+        return 1
+    if args.out_durations is not None and not args.dedup:
+        print("dump_units: error: --out_durations needs --dedup true (without it every unit lasts one frame)",
               file=sys.stderr)
         return 1
     try:
@@ -137,11 +145,14 @@ def write_outputs(args, extractor, centroids: np.ndarray, entries, word_ali) -> 
     with contextlib.ExitStack() as stack:
         out_units = stack.enter_context(atomic_open(args.out))
         out_wf = stack.enter_context(atomic_open(args.out_word_frames)) if word_ali is not None else None
+        out_dur = stack.enter_context(atomic_open(args.out_durations)) if args.out_durations else None
         for utt, feats in iter_utterance_features(entries, extractor, drops, desc="units"):
             units = assign_units(feats, centroids)
             run_lengths = None
             if args.dedup:
                 units, run_lengths = deduplicate(units)
+                if out_dur is not None:
+                    out_dur.write(" ".join([utt, *map(str, run_lengths.tolist())]) + "\n")
             out_units.write(" ".join([utt, *map(str, units.tolist())]) + "\n")
             n_utts, n_units = n_utts + 1, n_units + len(units)
             if out_wf is None:

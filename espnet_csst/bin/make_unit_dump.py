@@ -3,10 +3,11 @@
 
 Input: the data dir (``wav.scp.<tgt>``, ``text.<tgt>``) and ``dump_units``'s
 files for both sides in ``--raw_dir`` (``{src,tgt}_units``,
-``{src,tgt}_word_frames``). Output, in ``--out_dir``, every file keyed by the
+``{src,tgt}_word_frames``, and with deduplication ``{src,tgt}_durations``). Output, in ``--out_dir``, every file keyed by the
 same utterances, C-sorted::
 
     src_units tgt_units src_word_frames tgt_word_frames   what UnitLMTask reads
+    src_durations tgt_durations                            run lengths of deduplicated units (the vocoder's)
     task                                                   "s2st <src> <tgt>" per utterance
     src_units_shape tgt_units_shape                        "<utt> <n>" (ESPnet's batching)
     text.<tgt> tgt_wav.scp                                 references for ASR-BLEU and the vocoder
@@ -32,7 +33,7 @@ from espnet_csst.units.features import build_feature_extractor
 from espnet_csst.units.kmeans import load_kmeans
 from espnet_csst.utils.fileio import atomic_write_text
 
-UNIT_FILES = ("src_units", "tgt_units", "src_word_frames", "tgt_word_frames")
+UNIT_FILES = ("src_units", "tgt_units", "src_word_frames", "tgt_word_frames", "src_durations", "tgt_durations")
 
 
 def read_optional(path: Path) -> Dict[str, str]:

@@ -1,61 +1,95 @@
 #!/usr/bin/env python3
-"""Train the cheap unit vocoder (units -> log-mel conv net; Griffin-Lim at synthesis, DESIGN.md 3.4).
+"""Train a unit vocoder: units -> speech, for ASR-BLEU (DESIGN.md 3.4).
 
-    python -m espnet_csst.bin.train_unit_vocoder --units dump/units/s2st_train/units.en \\
-        --wav_scp data/s2st_train/wav.scp.en --n_units 100 --unit_hop 640 --out_dir exp/vocoder \\
-        --valid_units dump/units/s2st_dev/units.en --valid_wav_scp data/s2st_dev/wav.scp.en
+    python -m espnet_csst.bin.train_unit_vocoder --units dump/units/s2st_train/tgt_units \\
+        --wav_scp dump/units/s2st_train/tgt_wav.scp --n_units 100 --unit_hop 640 --out_dir exp/vocoder \\
+        --valid_units dump/units/s2st_dev/tgt_units --valid_wav_scp dump/units/s2st_dev/tgt_wav.scp
 
-All audio is loaded once and turned into log-mels; every step draws
-``--batch_size`` random utterances and a random window of at most
-``--segment_units`` units of each (bounded cost per step), and the network
-learns to predict the window's log-mels with an L1 loss (AdamW, linear warmup
-then cosine decay). With a valid set, its full-utterance L1 is measured every
-``--log_interval`` steps and the best weights are kept.
+Two vocoder types (``--vocoder_type``):
+
+* ``mel_gl`` (default): units -> log-mel conv net, Griffin-Lim at synthesis
+  (:mod:`espnet_csst.units.vocoder`); trains in minutes on a CPU. L1 loss,
+  AdamW, linear warmup then cosine decay.
+* ``hifigan``: the unit HiFi-GAN (:mod:`espnet_csst.units.hifigan`, ESPnet's
+  generator and multi-scale + multi-period discriminator) for real data; it
+  needs a GPU and tens of thousands of steps. Log-mel L1 (x45), feature
+  matching (x2) and adversarial losses; ``--adversarial_start`` steps of
+  mel loss alone first.
+
+All audio is loaded once; every step draws ``--batch_size`` random utterances
+and a random window of at most ``--segment_units`` unit frames of each
+(bounded cost per step). With a valid set, the log-mel L1 of whole utterances
+is measured every ``--log_interval`` steps and the best weights are kept.
+
+Deduplicated units (``dump_units --dedup true``) come with ``--durations``
+(``--valid_durations``): the run length of every unit, from the same dump.
+The vocoder then gets a duration model, trained on them, that predicts the
+durations at synthesis.
 
 Utterances missing from either the units or the wav.scp, unreadable audio and
-utterances whose unit count disagrees with the audio length by more than
-``--max_len_mismatch`` units are dropped, with counts in the log.
+utterances whose unit frames disagree with the audio length by more than
+``--max_len_mismatch`` are dropped, with counts in the log.
 
-``--config`` is an optional YAML of model options (``embed_dim``, ``channels``,
-``kernel_size``, ``num_layers``, ``mel_layers``, ``dropout``, ``mel``: a dict of
-log-mel options). Outputs in ``--out_dir``: ``config.yaml``, ``model.pth``
-(atomic), ``loss.png`` (train/valid L1) and ``train.log`` (one JSON summary line).
+``--config`` is an optional YAML of model options: the constructor arguments
+of the chosen vocoder class (``embed_dim``, ``channels``, ...), and for
+``hifigan`` also ``discriminator`` (options of ESPnet's
+``HiFiGANMultiScaleMultiPeriodDiscriminator``). Outputs in ``--out_dir``:
+``config.yaml``, ``model.pth`` (atomic), ``loss.png`` (train/valid L1) and
+``train.log`` (one JSON summary line).
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import copy
+import inspect
 import json
 import logging
 import math
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import yaml
 from tqdm import tqdm
 
 from espnet_csst.units.audio import load_mono, read_wav_scp
-from espnet_csst.units.vocoder import MelConfig, UnitMelVocoder, log_mel, pad_units, read_units, save_vocoder
+from espnet_csst.units.durations import check_durations
+from espnet_csst.units.vocoder import log_mel, pad_units, read_units, save_vocoder, vocoder_classes
 from espnet_csst.utils.fileio import atomic_savefig, atomic_write_text
 
-MODEL_OPTIONS = {"embed_dim", "channels", "kernel_size", "num_layers", "mel_layers", "dropout", "mel"}
+#: options of train_unit_vocoder's --config beyond the model class's constructor arguments
+EXTRA_OPTIONS = {"mel_gl": set(), "hifigan": {"discriminator"}}
+DEFAULT_LR = {"mel_gl": 2e-3, "hifigan": 2e-4}
 
-Example = Tuple[str, torch.Tensor, torch.Tensor]  # utt, units (T,), log-mel (frames, n_mels)
+
+@dataclass
+class Example:
+    utt: str
+    units: torch.Tensor  # (T,)
+    durations: torch.Tensor  # (T,) unit frames per unit (all 1 without deduplication)
+    target: torch.Tensor  # log-mel (frames, n_mels) for mel_gl, waveform (samples,) for hifigan
 
 
 def _name_some(keys: List[str], n: int = 3) -> str:
     return ", ".join(keys[:n]) + (", ..." if len(keys) > n else "")
 
 
-def load_examples(units_file: Path, wav_scp: Path, n_units: int, unit_hop: int, mel_cfg: MelConfig,
-                  max_mismatch: int) -> List[Example]:
-    """Pair units with the log-mels of their audio, dropping (and logging) what does not fit."""
+def load_examples(units_file: Path, wav_scp: Path, durations_file: Optional[Path], n_units: int, unit_hop: int,
+                  fs: int, make_target: Callable[[torch.Tensor], torch.Tensor],
+                  max_mismatch: float) -> List[Example]:
+    """Pair units (and durations) with the training target of their audio, dropping (and logging) what
+    does not fit."""
     units = read_units(units_file)
+    durations = None
+    if durations_file is not None:
+        durations = read_units(durations_file)
+        check_durations({k: u for k, u in units.items() if u}, durations, durations_file)
     wavs = dict(read_wav_scp(wav_scp))
     only_units = [k for k in units if k not in wavs]
     only_audio = [k for k in wavs if k not in units]
@@ -68,8 +102,7 @@ def load_examples(units_file: Path, wav_scp: Path, n_units: int, unit_hop: int, 
     dropped: Dict[str, List[str]] = {"no units": [], "unreadable audio": [], "unit count != audio length": [],
                                      "unit outside [0, n_units)": []}
     examples: List[Example] = []
-    for utt in tqdm([k for k in units if k in wavs], desc=f"log-mels of {wav_scp.name}", unit="utt",
-                    disable=None):
+    for utt in tqdm([k for k in units if k in wavs], desc=f"audio of {wav_scp.name}", unit="utt", disable=None):
         u = units[utt]
         if not u:
             dropped["no units"].append(utt)
@@ -78,15 +111,17 @@ def load_examples(units_file: Path, wav_scp: Path, n_units: int, unit_hop: int, 
             dropped["unit outside [0, n_units)"].append(utt)
             continue
         try:
-            wav, _ = load_mono(wavs[utt], mel_cfg.fs)
+            wav, _ = load_mono(wavs[utt], fs)
         except (ValueError, FileNotFoundError) as e:
             logging.warning(f"{utt}: {e}")
             dropped["unreadable audio"].append(utt)
             continue
-        if abs(len(u) - len(wav) / unit_hop) > max_mismatch:
+        d = durations[utt] if durations is not None else [1] * len(u)
+        if abs(sum(d) - len(wav) / unit_hop) > max_mismatch:
             dropped["unit count != audio length"].append(utt)
             continue
-        examples.append((utt, torch.tensor(u, dtype=torch.long), log_mel(torch.from_numpy(wav), mel_cfg)))
+        examples.append(Example(utt, torch.tensor(u, dtype=torch.long), torch.tensor(d, dtype=torch.long),
+                                make_target(torch.from_numpy(wav))))
     for reason, keys in dropped.items():
         if keys:
             logging.warning(f"dropped {len(keys)} utterance(s) of {units_file} ({reason}): {_name_some(keys)}")
@@ -94,41 +129,65 @@ def load_examples(units_file: Path, wav_scp: Path, n_units: int, unit_hop: int, 
     return examples
 
 
-def random_batch(examples: List[Example], batch_size: int, segment_units: int, upsample: int,
+def random_window(ex: Example, segment_units: int, rng: random.Random) -> Tuple[int, int, int, int]:
+    """``(first unit, end unit, first frame, end frame)`` of a random window of at most ``segment_units``
+    unit frames (at least one unit, however long it lasts)."""
+    frame_starts = [0]
+    for d in ex.durations.tolist():
+        frame_starts.append(frame_starts[-1] + d)
+    total = frame_starts[-1]
+    # the last unit a window may start at and still be full (or 0 for a short utterance)
+    last_start = max(0, bisect.bisect_right(frame_starts, total - segment_units) - 1)
+    first = rng.randint(0, min(last_start, len(ex.units) - 1))
+    end = bisect.bisect_right(frame_starts, frame_starts[first] + segment_units) - 1
+    end = min(max(end, first + 1), len(ex.units))
+    return first, end, frame_starts[first], frame_starts[end]
+
+
+def random_batch(examples: List[Example], batch_size: int, segment_units: int, scale: int,
                  rng: random.Random):
-    """``batch_size`` random utterances, each cut to a random window of ``segment_units`` units."""
-    picked = [rng.choice(examples) for _ in range(batch_size)]
-    unit_lists, mels = [], []
-    for _, u, m in picked:
-        n = min(len(u), m.shape[0] // upsample)  # the units that have audio frames
-        n = max(n, 1)
-        start = rng.randint(0, max(0, n - segment_units))
-        seg = u[start : start + segment_units][: max(1, n - start)]
-        unit_lists.append(seg.tolist())
-        mels.append(m[start * upsample : (start + len(seg)) * upsample])
-    return collate(unit_lists, mels)
+    """``batch_size`` random utterances, each cut to a random window; ``scale`` target steps per unit frame."""
+    units, durations, targets = [], [], []
+    for ex in (rng.choice(examples) for _ in range(batch_size)):
+        first, end, f0, f1 = random_window(ex, segment_units, rng)
+        units.append(ex.units[first:end].tolist())
+        durations.append(ex.durations[first:end].tolist())
+        targets.append(ex.target[f0 * scale : f1 * scale])
+    return collate(units, durations, targets)
 
 
-def collate(unit_lists, mels):
+def collate(unit_lists, duration_lists, targets):
+    """``(units, lengths, durations, target, target_lengths)``, right-padded with zeros."""
     units, lengths = pad_units(unit_lists)
-    mel_lengths = torch.tensor([m.shape[0] for m in mels], dtype=torch.long)
-    target = torch.zeros(len(mels), int(mel_lengths.max()), mels[0].shape[1])
-    for k, m in enumerate(mels):
-        target[k, : m.shape[0]] = m
-    return units, lengths, target, mel_lengths
+    durations, _ = pad_units(duration_lists)
+    target_lengths = torch.tensor([t.shape[0] for t in targets], dtype=torch.long)
+    target = torch.zeros(len(targets), int(target_lengths.max()), *targets[0].shape[1:])
+    for k, t in enumerate(targets):
+        target[k, : t.shape[0]] = t
+    return units, lengths, durations, target, target_lengths
+
+
+def whole_batches(examples: List[Example], batch_size: int, device) -> List[Tuple[torch.Tensor, ...]]:
+    batches = []
+    for k in range(0, len(examples), batch_size):
+        chunk = examples[k : k + batch_size]
+        batch = collate([e.units.tolist() for e in chunk], [e.durations.tolist() for e in chunk],
+                        [e.target for e in chunk])
+        batches.append(tuple(t.to(device) for t in batch))
+    return batches
 
 
 @torch.no_grad()
-def valid_loss(model: UnitMelVocoder, examples: List[Example], batch_size: int, device) -> float:
-    """Frame-weighted L1 over whole utterances (eval mode, no dropout)."""
+def mel_valid_loss(model, batches) -> float:
+    """Frame-weighted log-mel L1 over whole utterances (eval mode, true durations)."""
     model.eval()
     total, frames = 0.0, 0
-    for k in range(0, len(examples), batch_size):
-        chunk = examples[k : k + batch_size]
-        units, lengths, target, mel_lengths = collate([u.tolist() for _, u, _ in chunk], [m for _, _, m in chunk])
-        n = int(torch.minimum(lengths * model.upsample, mel_lengths).sum())
-        loss = model.loss(units.to(device), lengths.to(device), target.to(device), mel_lengths.to(device))
-        total += float(loss) * n
+    for units, lengths, durations, target, target_lengths in batches:
+        d = durations if model.durations is not None else None
+        frames_pred = (d.sum(1) if d is not None else lengths) * model.upsample
+        n = int(torch.minimum(frames_pred, target_lengths).sum())
+        _, stats = model.loss(units, lengths, target, target_lengths, d)
+        total += stats["mel_l1"] * n
         frames += n
     model.train()
     return total / max(frames, 1)
@@ -142,35 +201,39 @@ def lr_factor(step: int, warmup: int, total: int) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def save_plot(history: List[dict], path: Path) -> None:
+def save_plot(history: List[dict], path: Path, vocoder_type: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([h["step"] for h in history], [h["train_l1"] for h in history], label="train L1")
+    ax.plot([h["step"] for h in history], [h["train_l1"] for h in history], label="train log-mel L1")
     valid = [(h["step"], h["valid_l1"]) for h in history if "valid_l1" in h]
     if valid:
-        ax.plot(*zip(*valid), "o-", label="valid L1")
+        ax.plot(*zip(*valid), "o-", label="valid log-mel L1")
     ax.set_xlabel("step")
     ax.set_ylabel("log-mel L1")
-    ax.set_title("unit vocoder training")
+    ax.set_title(f"unit vocoder training ({vocoder_type})")
     ax.legend()
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=100)
 
 
-def read_model_options(path: Optional[Path]) -> dict:
+def read_model_options(path: Optional[Path], vocoder_type: str) -> dict:
+    """The YAML's options, checked against the vocoder class's constructor (so a typo is named)."""
     if path is None:
         return {}
     with open(path, encoding="utf-8") as f:
         conf = yaml.safe_load(f) or {}
     if not isinstance(conf, dict):
         raise ValueError(f"{path}: expected a mapping of model options, got {type(conf).__name__}")
-    unknown = set(conf) - MODEL_OPTIONS
+    params = set(inspect.signature(vocoder_classes()[vocoder_type].__init__).parameters)
+    known = (params - {"self", "n_units", "unit_hop", "duration_predictor"}) | EXTRA_OPTIONS[vocoder_type]
+    unknown = set(conf) - known
     if unknown:
-        raise ValueError(f"{path}: unknown vocoder option(s) {sorted(unknown)}; known: {sorted(MODEL_OPTIONS)}")
+        raise ValueError(f"{path}: unknown {vocoder_type} vocoder option(s) {sorted(unknown)}; known: "
+                         f"{sorted(known)}")
     return conf
 
 
@@ -178,82 +241,133 @@ def get_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--units", required=True, type=Path, help="Kaldi text file 'utt u1 u2 ...'")
     p.add_argument("--wav_scp", required=True, type=Path, help="the audio the units were extracted from")
+    p.add_argument("--durations", type=Path, default=None,
+                   help="deduplicated units: 'utt d1 d2 ...' run lengths (dump_units --out_durations)")
     p.add_argument("--n_units", required=True, type=int, help="K: units are in [0, K)")
-    p.add_argument("--unit_hop", type=int, default=640, help="audio samples per unit (640 = 40 ms at 16 kHz)")
+    p.add_argument("--unit_hop", type=int, default=640, help="audio samples per unit frame (640 = 40 ms at 16 kHz)")
     p.add_argument("--out_dir", required=True, type=Path)
+    p.add_argument("--vocoder_type", choices=sorted(EXTRA_OPTIONS), default="mel_gl")
     p.add_argument("--valid_units", type=Path, default=None)
     p.add_argument("--valid_wav_scp", type=Path, default=None)
+    p.add_argument("--valid_durations", type=Path, default=None)
     p.add_argument("--config", type=Path, default=None, help="YAML of model options (embed_dim, channels, ...)")
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--batch_size", type=int, default=16)
-    p.add_argument("--segment_units", type=int, default=48, help="longest training window, in units")
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--segment_units", type=int, default=48, help="longest training window, in unit frames")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: 2e-3 mel_gl, 2e-4 hifigan)")
     p.add_argument("--warmup", type=int, default=None, help="warmup steps (default: 5%% of --steps)")
+    p.add_argument("--adversarial_start", type=int, default=0,
+                   help="hifigan: steps of log-mel loss alone before the discriminator joins")
     p.add_argument("--max_len_mismatch", type=float, default=2,
-                   help="drop utterances whose unit count and audio length (in units) differ by more")
+                   help="drop utterances whose unit frames and audio length (in unit frames) differ by more")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log_interval", type=int, default=50)
     return p
+
+
+def check_args(parser, args) -> None:
+    if (args.valid_units is None) != (args.valid_wav_scp is None):
+        parser.error("give both --valid_units and --valid_wav_scp, or neither")
+    if args.valid_units is not None and (args.durations is None) != (args.valid_durations is None):
+        parser.error("--durations and --valid_durations go together (both sets deduplicated, or neither)")
+    if args.steps < 1 or args.batch_size < 1 or args.segment_units < 1 or args.log_interval < 1:
+        parser.error("--steps, --batch_size, --segment_units and --log_interval must be positive")
 
 
 def main(argv=None) -> int:
     parser = get_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
-    if (args.valid_units is None) != (args.valid_wav_scp is None):
-        parser.error("give both --valid_units and --valid_wav_scp, or neither")
-    if args.steps < 1 or args.batch_size < 1 or args.segment_units < 1 or args.log_interval < 1:
-        parser.error("--steps, --batch_size, --segment_units and --log_interval must be positive")
+    check_args(parser, args)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
-    options = read_model_options(args.config)
-    model = UnitMelVocoder(args.n_units, args.unit_hop, **options)
-    mel_cfg = model.mel_cfg
-    train = load_examples(args.units, args.wav_scp, args.n_units, args.unit_hop, mel_cfg, args.max_len_mismatch)
+    options = read_model_options(args.config, args.vocoder_type)
+    disc_options = options.pop("discriminator", None)
+    model = vocoder_classes()[args.vocoder_type](args.n_units, args.unit_hop,
+                                                 duration_predictor=args.durations is not None, **options)
+    hifigan = args.vocoder_type == "hifigan"
+    if hifigan:
+        def make_target(wav):
+            return wav
+        scale = args.unit_hop
+    else:
+        mel_cfg = model.mel_cfg
+
+        def make_target(wav):
+            return log_mel(wav, mel_cfg)
+        scale = model.upsample
+    train = load_examples(args.units, args.wav_scp, args.durations, args.n_units, args.unit_hop, model.fs,
+                          make_target, args.max_len_mismatch)
     if not train:
         raise ValueError(f"no usable training utterance in {args.units} + {args.wav_scp}; see the warnings above")
     valid: List[Example] = []
     if args.valid_units is not None:
-        valid = load_examples(args.valid_units, args.valid_wav_scp, args.n_units, args.unit_hop, mel_cfg,
-                              args.max_len_mismatch)
+        valid = load_examples(args.valid_units, args.valid_wav_scp, args.valid_durations, args.n_units,
+                              args.unit_hop, model.fs, make_target, args.max_len_mismatch)
         if not valid:
             logging.warning("no usable valid utterance: keeping the last weights instead of the best-valid ones")
+    valid_batches = whole_batches(valid, args.batch_size, device)
 
-    # Start the output layer at the mean training log-mel: the first steps then refine
-    # spectral shape instead of spending themselves on the global offset (~ -8 in log units).
-    with torch.no_grad():
-        model.out.bias.copy_(torch.cat([m for _, _, m in train]).mean(0))
-    model.to(device).train()
-    n_params = sum(p.numel() for p in model.parameters())
-    logging.info(f"vocoder: {n_params / 1e6:.2f} M parameters, upsample x{model.upsample}, device {device}")
-
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.vocoder_type]
     warmup = args.warmup if args.warmup is not None else max(1, args.steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, warmup, args.steps))
+    if hifigan:
+        from espnet_csst.units.hifigan import UnitHiFiGANTrainer
+
+        trainer = UnitHiFiGANTrainer(model, disc_options, lr=lr, adversarial_start=args.adversarial_start)
+        trainer.to(device).train()
+
+        def train_step(batch, step):
+            trainer.set_lr_factor(lr_factor(step, warmup, args.steps), lr)
+            units, lengths, durations, wav, wav_lengths = batch
+            return trainer.step(units, lengths, wav, wav_lengths, durations if args.durations else None)
+
+        def valid_l1():
+            return trainer.valid_mel_l1(valid_batches)
+    else:
+        # Start the output layer at the mean training log-mel: the first steps then refine
+        # spectral shape instead of spending themselves on the global offset (~ -8 in log units).
+        with torch.no_grad():
+            model.out.bias.copy_(torch.cat([e.target for e in train]).mean(0))
+        model.to(device).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, warmup, args.steps))
+
+        def train_step(batch, step):
+            units, lengths, durations, target, target_lengths = batch
+            loss, stats = model.loss(units, lengths, target, target_lengths, durations if args.durations else None)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            return stats
+
+        def valid_l1():
+            return mel_valid_loss(model, valid_batches)
+
+    n_params = sum(p.numel() for p in model.parameters())
+    logging.info(f"{args.vocoder_type} vocoder: {n_params / 1e6:.2f} M parameters, unit frame = {args.unit_hop} "
+                 f"samples, duration model: {model.durations is not None}, device {device}")
     history: List[dict] = []
     best: Tuple[float, Optional[dict], int] = (float("inf"), None, 0)
-    running: List[float] = []
+    running: Dict[str, List[float]] = {}
     start = time.time()
-    bar = tqdm(range(args.steps), desc="vocoder", unit="step", disable=None)
+    bar = tqdm(range(args.steps), desc=f"vocoder ({args.vocoder_type})", unit="step", disable=None)
     for step in bar:
-        units, lengths, target, mel_lengths = random_batch(train, args.batch_size, args.segment_units,
-                                                           model.upsample, rng)
-        loss = model.loss(units.to(device), lengths.to(device), target.to(device), mel_lengths.to(device))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        running.append(loss.item())
+        batch = tuple(t.to(device) for t in random_batch(train, args.batch_size, args.segment_units, scale, rng))
+        for key, value in train_step(batch, step).items():
+            running.setdefault(key, []).append(value)
         last = step + 1 == args.steps
         if (step + 1) % args.log_interval == 0 or last:
-            entry = {"step": step + 1, "train_l1": round(sum(running) / len(running), 4),
-                     "lr": round(opt.param_groups[0]["lr"], 6), "elapsed_s": round(time.time() - start, 1)}
-            running = []
+            means = {k: round(sum(v) / len(v), 4) for k, v in running.items()}
+            entry = {"step": step + 1, "train_l1": means.pop("mel_l1"),
+                     **{f"train_{k}": v for k, v in means.items()},
+                     "elapsed_s": round(time.time() - start, 1)}
+            running = {}
             if valid:
-                entry["valid_l1"] = round(valid_loss(model, valid, args.batch_size, device), 4)
+                entry["valid_l1"] = round(valid_l1(), 4)
                 if entry["valid_l1"] < best[0]:
                     best = (entry["valid_l1"], copy.deepcopy(model.state_dict()), step + 1)
             history.append(entry)
@@ -266,15 +380,15 @@ def main(argv=None) -> int:
         logging.info(f"keeping the weights of step {best[2]} (best valid L1 {best[0]})")
 
     model.cpu()
-    summary = {"steps": args.steps, "seconds": round(seconds, 1), "train_utts": len(train),
-               "valid_utts": len(valid), "final_train_l1": history[-1]["train_l1"],
+    summary = {"vocoder_type": args.vocoder_type, "steps": args.steps, "seconds": round(seconds, 1),
+               "train_utts": len(train), "valid_utts": len(valid), "final_train_l1": history[-1]["train_l1"],
                "final_valid_l1": history[-1].get("valid_l1"),
                "best_valid_l1": best[0] if best[1] is not None else None,
                "best_step": best[2] if best[1] is not None else args.steps}
     save_vocoder(args.out_dir, model, {
         "units": str(args.units), "wav_scp": str(args.wav_scp), "seed": args.seed, "training": summary,
     })
-    save_plot(history, args.out_dir / "loss.png")
+    save_plot(history, args.out_dir / "loss.png", args.vocoder_type)
     atomic_write_text(args.out_dir / "train.log", json.dumps(summary) + "\n")
     logging.info(f"wrote {args.out_dir}/config.yaml, model.pth, loss.png, train.log in {seconds:.0f} s; "
                  f"final train L1 {summary['final_train_l1']}"

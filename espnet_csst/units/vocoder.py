@@ -2,24 +2,26 @@
 
 The S2ST model writes discrete speech units (k-means cluster ids in ``[0, K)``,
 one per ``unit_hop`` samples of 16 kHz audio, e.g. 640 samples = 40 ms); ASR-BLEU
-needs audio. A real recipe would train a unit HiFi-GAN (ESPnet's
-``espnet2.gan_tts`` or ``parallel_wavegan``), but that takes GPU-hours. The
-mini recipe has to train its vocoder in about 2-3 minutes on 2 CPU cores, so
-this one is deliberately simple:
+needs audio. Real data gets the unit HiFi-GAN of :mod:`espnet_csst.units.hifigan`
+(ESPnet's ``espnet2.gan_tts`` generator and discriminators), but that takes
+GPU-hours. The mini recipe has to train its vocoder in about 2-3 minutes on 2
+CPU cores, so this one (``--vocoder_type mel_gl``) is deliberately simple:
 
 1. :class:`UnitMelVocoder` embeds the units, runs a residual conv stack at the
    unit rate, repeats every unit ``unit_hop // hop_length`` times to the mel
    frame rate (plus a learned "position inside the unit" embedding, so the
    frames of one unit need not be identical), smooths with a couple of convs at
    the mel rate and predicts 80 log-mel bins; it is trained with a masked L1
-   loss against the log-mels of the real audio.
+   loss against the log-mels of the real audio. For deduplicated units a
+   duration model (:mod:`espnet_csst.units.durations`) first repeats each unit
+   as many unit frames as it lasted.
 2. :func:`mel_to_waveform` inverts the log-mel with torchaudio's
    ``InverseMelScale`` (least squares) and ``griffinlim`` (phase
    reconstruction, deterministic start). The speech sounds metallic but is
    intelligible enough for an ASR model to score the translation content.
 
-:func:`save_vocoder` / :func:`load_vocoder` keep a vocoder as ``config.yaml``
-(the constructor arguments) + ``model.pth`` (a state dict, loaded with
+:func:`save_vocoder` / :func:`load_vocoder` keep either vocoder as ``config.yaml``
+(its type and constructor arguments) + ``model.pth`` (a state dict, loaded with
 ``weights_only=True``); :class:`UnitVocoder` turns unit sequences into waveforms.
 """
 
@@ -37,6 +39,7 @@ import torch.nn as nn
 import torchaudio
 import yaml
 
+from espnet_csst.units.durations import UnitDurationModel, length_mask
 from espnet_csst.utils.fileio import atomic_open, atomic_write_text
 
 CONFIG_NAME = "config.yaml"
@@ -157,16 +160,19 @@ class _ResConvBlock(nn.Module):
         return self.norm(x + self.drop(self.act(h))) * mask
 
 
-def _length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
-
-
 class UnitMelVocoder(nn.Module):
-    """Discrete units ``(B, T)`` -> log-mel frames ``(B, T * upsample, n_mels)``."""
+    """Discrete units ``(B, T)`` -> log-mel frames ``(B, frames, n_mels)`` and their lengths.
+
+    Without a duration model every unit lasts one unit frame (``upsample`` mel
+    frames). With ``duration_predictor=True`` the units are deduplicated ones:
+    unit ``t`` lasts ``durations[t]`` unit frames, given in training and
+    predicted at synthesis (:class:`~espnet_csst.units.durations.UnitDurationModel`).
+    """
 
     def __init__(self, n_units: int, unit_hop: int = 640, mel: Union[None, dict, MelConfig] = None,
                  embed_dim: int = 128, channels: int = 256, kernel_size: int = 5, num_layers: int = 4,
-                 mel_layers: int = 2, dropout: float = 0.1):
+                 mel_layers: int = 2, dropout: float = 0.1, duration_predictor: bool = False,
+                 duration_channels: int = 256):
         super().__init__()
         self.mel_cfg = MelConfig.from_any(mel)
         if n_units < 1:
@@ -181,49 +187,93 @@ class UnitMelVocoder(nn.Module):
         # Everything needed to rebuild the model (what save_vocoder writes to config.yaml).
         self.hparams = dict(n_units=n_units, unit_hop=unit_hop, mel=self.mel_cfg.to_dict(), embed_dim=embed_dim,
                             channels=channels, kernel_size=kernel_size, num_layers=num_layers,
-                            mel_layers=mel_layers, dropout=dropout)
+                            mel_layers=mel_layers, dropout=dropout, duration_predictor=duration_predictor,
+                            duration_channels=duration_channels)
         self.embed = nn.Embedding(n_units, embed_dim)
         self.in_proj = nn.Linear(embed_dim, channels)
         self.unit_blocks = nn.ModuleList(_ResConvBlock(channels, kernel_size, dropout) for _ in range(num_layers))
-        # Which of the `upsample` frames of a unit this is: lets the frames inside one unit differ.
+        self.durations = (UnitDurationModel(channels, channels=duration_channels, dropout=dropout)
+                          if duration_predictor else None)
+        # Which of the `upsample` frames of a unit frame this is: lets the frames inside one unit differ.
         self.sub_frame = nn.Embedding(self.upsample, channels)
         self.mel_blocks = nn.ModuleList(_ResConvBlock(channels, kernel_size, dropout) for _ in range(mel_layers))
         self.out = nn.Linear(channels, self.mel_cfg.n_mels)
 
-    def mel_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        return lengths * self.upsample
+    @property
+    def fs(self) -> int:
+        return self.mel_cfg.fs
 
-    def forward(self, units: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def encode(self, units: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, T)`` units -> ``(B, T, channels)`` context vectors at the unit rate (zero on padding)."""
         if units.dim() != 2:
             raise ValueError(f"units must be (B, T), got shape {tuple(units.shape)}")
-        lengths = lengths.to(units.device)
-        unit_mask = _length_mask(lengths, units.shape[1])[..., None].float()
+        unit_mask = length_mask(lengths, units.shape[1])[..., None].float()
         x = self.in_proj(self.embed(units.clamp(min=0) * unit_mask[..., 0].long())) * unit_mask
         for block in self.unit_blocks:
             x = block(x, unit_mask)
-        x = x.repeat_interleave(self.upsample, dim=1)  # (B, T * upsample, C)
+        return x
+
+    def decode(self, x: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, F, channels)`` vectors per unit frame -> ``(B, F * upsample, n_mels)`` log-mels."""
+        x = x.repeat_interleave(self.upsample, dim=1)  # (B, F * upsample, C)
         frame_pos = torch.arange(x.shape[1], device=x.device) % self.upsample
         x = x + self.sub_frame(frame_pos)[None]
-        mel_mask = _length_mask(self.mel_lengths(lengths), x.shape[1])[..., None].float()
+        mel_mask = length_mask(frame_lengths * self.upsample, x.shape[1])[..., None].float()
         for block in self.mel_blocks:
             x = block(x, mel_mask)
         return self.out(x)
 
+    def expand(self, x: torch.Tensor, lengths: torch.Tensor,
+               durations: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Unit-rate vectors -> unit-frame-rate vectors and frame counts (identity without durations)."""
+        if self.durations is None:
+            return x, lengths
+        if durations is None:
+            durations = self.durations.predict(x, lengths)
+        durations = durations.to(x.device)
+        return self.durations.expand(x, durations), durations.sum(1)
+
+    def forward(self, units: torch.Tensor, lengths: torch.Tensor,
+                durations: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(log-mels (B, frames, n_mels), mel lengths (B,))``; ``durations`` only with a duration model."""
+        lengths = lengths.to(units.device)
+        x, frame_lengths = self.expand(self.encode(units, lengths), lengths, durations)
+        return self.decode(x, frame_lengths), frame_lengths * self.upsample
+
     def loss(self, units: torch.Tensor, lengths: torch.Tensor, mel_target: torch.Tensor,
-             mel_lengths: torch.Tensor) -> torch.Tensor:
-        """Masked L1 over the frames both the prediction and the target have.
+             mel_lengths: torch.Tensor, durations: Optional[torch.Tensor] = None
+             ) -> Tuple[torch.Tensor, Dict[str, float]]:
+        """``(loss, stats)``: masked L1 over the frames both the prediction and the target have, plus
+        the duration loss with a duration model (``durations`` required then: teacher forcing).
 
         The unit count and the audio's frame count differ by a frame or two
         (the STFT's centre frame, a partial last unit), so each utterance is
         compared over the shorter of the two.
         """
-        pred = self(units, lengths)
-        n = min(pred.shape[1], mel_target.shape[1])
-        pred, mel_target = pred[:, :n], mel_target[:, :n].to(pred.device)
-        valid = torch.minimum(self.mel_lengths(lengths.to(pred.device)), mel_lengths.to(pred.device))
-        mask = _length_mask(valid, n)[..., None].float()
-        denom = (mask.sum() * pred.shape[-1]).clamp(min=1.0)
-        return ((pred - mel_target).abs() * mask).sum() / denom
+        if self.durations is not None and durations is None:
+            raise ValueError("this vocoder has a duration model: training needs the true durations")
+        lengths = lengths.to(units.device)
+        x = self.encode(units, lengths)
+        stats: Dict[str, float] = {}
+        dur_loss = x.new_zeros(())
+        if self.durations is not None:
+            dur_loss = self.durations.loss(x, lengths, durations)
+            stats["dur"] = dur_loss.item()
+        x, frame_lengths = self.expand(x, lengths, durations)
+        pred = self.decode(x, frame_lengths)
+        l1 = masked_l1(pred, frame_lengths * self.upsample, mel_target.to(pred.device), mel_lengths.to(pred.device))
+        stats["mel_l1"] = l1.item()
+        return l1 + dur_loss, stats
+
+
+def masked_l1(pred: torch.Tensor, pred_lengths: torch.Tensor, target: torch.Tensor,
+              target_lengths: torch.Tensor) -> torch.Tensor:
+    """Mean L1 of ``(B, T, D)`` tensors over each utterance's frames present in both."""
+    n = min(pred.shape[1], target.shape[1])
+    pred, target = pred[:, :n], target[:, :n]
+    mask = length_mask(torch.minimum(pred_lengths, target_lengths), n)[..., None].float()
+    denom = (mask.sum() * pred.shape[-1]).clamp(min=1.0)
+    return ((pred - target).abs() * mask).sum() / denom
 
 
 def pad_units(unit_lists: Sequence[Sequence[int]]) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -235,18 +285,32 @@ def pad_units(unit_lists: Sequence[Sequence[int]]) -> Tuple[torch.Tensor, torch.
     return out, lengths
 
 
-def save_vocoder(out_dir, model: UnitMelVocoder, config: Optional[dict] = None) -> None:
-    """Write ``out_dir/config.yaml`` (``config`` plus the model's constructor arguments under
-    ``vocoder``) and ``out_dir/model.pth`` (state dict), both atomically."""
+def vocoder_classes() -> Dict[str, type]:
+    """``--vocoder_type`` -> model class (imported lazily: the HiFi-GAN module imports this one)."""
+    from espnet_csst.units.hifigan import UnitHiFiGAN
+
+    return {"mel_gl": UnitMelVocoder, "hifigan": UnitHiFiGAN}
+
+
+def vocoder_type_of(model: nn.Module) -> str:
+    for name, cls in vocoder_classes().items():
+        if isinstance(model, cls):
+            return name
+    raise TypeError(f"{type(model).__name__} is not a unit vocoder ({sorted(vocoder_classes())})")
+
+
+def save_vocoder(out_dir, model: nn.Module, config: Optional[dict] = None) -> None:
+    """Write ``out_dir/config.yaml`` (``config`` plus the model's type under ``vocoder_type`` and its
+    constructor arguments under ``vocoder``) and ``out_dir/model.pth`` (state dict), both atomically."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    full = {**(config or {}), "vocoder": model.hparams}
+    full = {**(config or {}), "vocoder_type": vocoder_type_of(model), "vocoder": model.hparams}
     with atomic_open(out_dir / MODEL_NAME, "wb") as f:
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
     atomic_write_text(out_dir / CONFIG_NAME, yaml.safe_dump(full, sort_keys=False))
 
 
-def load_vocoder(vocoder_dir, device: Union[str, torch.device] = "cpu") -> Tuple[UnitMelVocoder, dict]:
+def load_vocoder(vocoder_dir, device: Union[str, torch.device] = "cpu") -> Tuple[nn.Module, dict]:
     """Rebuild a vocoder written by :func:`save_vocoder`; returns ``(model in eval mode, config)``."""
     vocoder_dir = Path(vocoder_dir)
     for name in (CONFIG_NAME, MODEL_NAME):
@@ -258,7 +322,11 @@ def load_vocoder(vocoder_dir, device: Union[str, torch.device] = "cpu") -> Tuple
     if not isinstance(config.get("vocoder"), dict):
         raise ValueError(f"{vocoder_dir / CONFIG_NAME}: no 'vocoder' section with the model options; "
                          "it was not written by save_vocoder")
-    model = UnitMelVocoder(**config["vocoder"])
+    classes = vocoder_classes()
+    kind = config.get("vocoder_type", "mel_gl")  # vocoders saved before HiFi-GAN existed are mel_gl
+    if kind not in classes:
+        raise ValueError(f"{vocoder_dir / CONFIG_NAME}: unknown vocoder_type {kind!r}; known: {sorted(classes)}")
+    model = classes[kind](**config["vocoder"])
     state = torch.load(vocoder_dir / MODEL_NAME, map_location="cpu", weights_only=True)
     try:
         model.load_state_dict(state)
@@ -268,21 +336,29 @@ def load_vocoder(vocoder_dir, device: Union[str, torch.device] = "cpu") -> Tuple
 
 
 class UnitVocoder:
-    """Units -> waveforms with a trained vocoder dir: ``UnitVocoder("exp/vocoder")([3, 3, 17, ...])``."""
+    """Units -> waveforms with a trained vocoder dir: ``UnitVocoder("exp/vocoder")([3, 3, 17, ...])``.
+
+    Works with both vocoder types; a vocoder with a duration model takes
+    deduplicated units and predicts how long each lasts, so its output length
+    is the sum of the predicted durations times ``unit_hop``.
+    """
 
     def __init__(self, vocoder_dir, n_iter: int = 32, device: Union[None, str, torch.device] = None):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model, self.config = load_vocoder(vocoder_dir, self.device)
-        self.mel_cfg = self.model.mel_cfg
         self.n_iter = n_iter
 
     @property
     def fs(self) -> int:
-        return self.mel_cfg.fs
+        return self.model.fs
 
     @property
     def unit_hop(self) -> int:
         return self.model.unit_hop
+
+    @property
+    def predicts_durations(self) -> bool:
+        return self.model.durations is not None
 
     def check_units(self, units: Sequence[int]) -> None:
         """Raise ValueError for what the network cannot take (empty, out of range)."""
@@ -299,8 +375,8 @@ class UnitVocoder:
 
     @torch.no_grad()
     def synthesize(self, unit_lists: Sequence[Sequence[int]]) -> List[np.ndarray]:
-        """One batched network forward, then Griffin-Lim per utterance, each trimmed to
-        ``len(units) * unit_hop`` samples."""
+        """One batched network forward, then (mel_gl) Griffin-Lim per utterance; each waveform has
+        ``frames * unit_hop`` samples (frames = units, or the sum of the predicted durations)."""
         unit_lists = [list(map(int, u)) for u in unit_lists]
         for k, u in enumerate(unit_lists):
             try:
@@ -310,10 +386,13 @@ class UnitVocoder:
         if not unit_lists:
             return []
         units, lengths = pad_units(unit_lists)
-        mels = self.model(units.to(self.device), lengths.to(self.device)).float().cpu()
-        return [mel_to_waveform(mels[k, : n * self.model.upsample], self.mel_cfg, self.n_iter,
-                                length=n * self.unit_hop)
-                for k, n in enumerate(lengths.tolist())]
+        out, out_lengths = self.model(units.to(self.device), lengths.to(self.device))
+        out, out_lengths = out.float().cpu(), out_lengths.cpu().tolist()
+        if not isinstance(self.model, UnitMelVocoder):  # a waveform already
+            return [out[k, :n].clamp(-1.0, 1.0).numpy().astype(np.float32) for k, n in enumerate(out_lengths)]
+        upsample = self.model.upsample
+        return [mel_to_waveform(out[k, :n], self.model.mel_cfg, self.n_iter, length=n // upsample * self.unit_hop)
+                for k, n in enumerate(out_lengths)]
 
 
 def read_units(path) -> Dict[str, List[int]]:

@@ -147,13 +147,19 @@ def test_dedup_and_word_frames(tmp_path, audio, kmeans_model, caplog):
                    "u3 0.050 0.410 a en\nu3 0.420 1.190 b en\n")
     plain, deduped = tmp_path / "units", tmp_path / "units_dedup"
     wf_plain, wf_dedup = tmp_path / "wf", tmp_path / "wf_dedup"
+    durations = tmp_path / "durations"
     for out, wf, dedup in ((plain, wf_plain, "false"), (deduped, wf_dedup, "true")):
+        extra = ["--out_durations", str(durations)] if dedup == "true" else []
         assert dump_units.main(["--kmeans", str(kmeans_model), "--wav_scp", str(audio), "--out", str(out),
-                                "--word_ali", str(ali), "--out_word_frames", str(wf), "--dedup", dedup]) == 0
+                                "--word_ali", str(ali), "--out_word_frames", str(wf), "--dedup", dedup,
+                                *extra]) == 0
     plain_units = {u: np.array(list(map(int, s))) for u, s in read_text(plain).items()}
     dedup_units = {u: list(map(int, s)) for u, s in read_text(deduped).items()}
+    runs = {u: list(map(int, s)) for u, s in read_text(durations).items()}
     for utt, seq in plain_units.items():
         assert dedup_units[utt] == deduplicate(seq)[0].tolist()
+        # the run lengths give the frame-level units back
+        assert np.repeat(dedup_units[utt], runs[utt]).tolist() == seq.tolist()
         assert all(a != b for a, b in zip(dedup_units[utt], dedup_units[utt][1:]))
 
     # without dedup: 40 ms frames, round(t / 0.04), overlap moved to the previous end, clamped at the end
@@ -197,6 +203,9 @@ def test_dump_units_errors(tmp_path, audio, kmeans_model, capsys):
     assert dump_units.main(["--kmeans", str(kmeans_model), "--wav_scp", str(audio), "--out", str(tmp_path / "u"),
                             "--word_ali", str(tmp_path / "ali")]) == 1
     assert "go together" in capsys.readouterr().err
+    assert dump_units.main(["--kmeans", str(kmeans_model), "--wav_scp", str(audio), "--out", str(tmp_path / "u"),
+                            "--out_durations", str(tmp_path / "d")]) == 1
+    assert "needs --dedup true" in capsys.readouterr().err
     bad = tmp_path / "bad.scp"
     bad.write_text(f"x {tmp_path}/none.flac\n")
     assert dump_units.main(["--kmeans", str(kmeans_model), "--wav_scp", str(bad), "--out", str(tmp_path / "u")]) == 1

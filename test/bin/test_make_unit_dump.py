@@ -18,6 +18,7 @@ def inputs(tmp_path):
     (raw / "tgt_units").write_text("a1 1 1 2\nb2 3 4\nc3 5 5 5\nd4\n")
     (raw / "src_word_frames").write_text("a1 0 2 hola\nb2 0 3 buen\nc3 0 50 largo\nd4 0 1 x\n")
     (raw / "tgt_word_frames").write_text("a1 0 3 Hello\nb2 0 2 Good\nc3 0 3 Long\n")
+    (raw / "tgt_durations").write_text("a1 2 1 1\nb2 1 3\nc3 1 1 1\nd4\n")
     kmeans = tmp_path / "kmeans.npz"
     save_kmeans(kmeans, np.zeros((4, 39), dtype=np.float32), {"kind": "mfcc", "stack": 4})
     return data, raw, kmeans, tmp_path / "out"
@@ -31,10 +32,12 @@ def test_dump_keeps_aligned_files_and_reports_drops(inputs, caplog):
     assert rc == 0
     keys = lambda name: [line.split()[0] for line in (out / name).read_text().splitlines()]  # noqa: E731
     assert keys("src_units") == ["a1", "b2"]
-    for name in ("tgt_units", "src_word_frames", "tgt_word_frames", "task", "src_units_shape", "text.en",
-                 "tgt_wav.scp"):
+    for name in ("tgt_units", "src_word_frames", "tgt_word_frames", "tgt_durations", "task", "src_units_shape",
+                 "text.en", "tgt_wav.scp"):
         assert keys(name) == ["a1", "b2"], name
     assert (out / "src_units_shape").read_text() == "a1 4\nb2 3\n"
+    assert (out / "tgt_durations").read_text() == "a1 2 1 1\nb2 1 3\n"
+    assert not (out / "src_durations").exists()  # only what the raw dir has
     assert (out / "task").read_text().splitlines()[0] == "a1 s2st es en"
     assert (out / "unit_hop").read_text().strip() == "640"  # 4 stacked 10 ms frames at 16 kHz
     dropped = dict(line.split(" ", 1) for line in (out / "dropped").read_text().splitlines())

@@ -11,6 +11,13 @@ from espnet_csst.bin import train_unit_vocoder, unit_vocode
 
 HOP = 640
 TINY = dict(embed_dim=16, channels=32, kernel_size=3, num_layers=2, mel_layers=1, dropout=0.0)
+TINY_HIFIGAN = dict(
+    embed_dim=16, channels=16, kernel_size=5, upsample_scales=[4, 4, 5, 8], resblock_kernel_sizes=[3],
+    resblock_dilations=[[1]], duration_channels=8, dropout=0.0,
+    discriminator=dict(scales=1, periods=[2], scale_discriminator_params=dict(
+        channels=8, max_downsample_channels=16, max_groups=4, downsample_scales=[2, 1]),
+        period_discriminator_params=dict(channels=4, max_downsample_channels=8, downsample_scales=[3, 1])),
+)
 
 
 def sine_sweep(n_units: int, f0: float, f1: float, fs: int = 16000) -> np.ndarray:
@@ -86,4 +93,65 @@ def test_unknown_model_option_names_config(tiny_data):
     with pytest.raises(ValueError, match="chanels"):
         train_unit_vocoder.main(["--units", str(tiny_data / "units"), "--wav_scp", str(tiny_data / "wav.scp"),
                                  "--n_units", "8", "--out_dir", str(tiny_data / "voc"),
+                                 "--config", str(tiny_data / "model.yaml")])
+
+
+def dedup_files(d):
+    """Deduplicated units + run lengths of tiny_data's units (what dump_units --dedup true writes)."""
+    from espnet_csst.units.kmeans import deduplicate
+
+    units_lines, dur_lines = [], []
+    for line in (d / "units").read_text().splitlines():
+        utt, *u = line.split()
+        if utt == "orphan":
+            continue
+        dedup, runs = deduplicate(np.array(list(map(int, u))))
+        units_lines.append(" ".join([utt, *map(str, dedup.tolist())]) + "\n")
+        dur_lines.append(" ".join([utt, *map(str, runs.tolist())]) + "\n")
+    (d / "units_dedup").write_text("".join(units_lines))
+    (d / "durations").write_text("".join(dur_lines))
+    return d / "units_dedup", d / "durations"
+
+
+@pytest.mark.parametrize("vocoder_type", ["mel_gl", "hifigan"])
+def test_deduplicated_units_train_a_duration_model(tiny_data, vocoder_type):
+    d = tiny_data
+    units, durations = dedup_files(d)
+    config = TINY_HIFIGAN if vocoder_type == "hifigan" else TINY
+    (d / "model.yaml").write_text(yaml.safe_dump(config))
+    voc = d / f"voc_{vocoder_type}"
+    assert train_unit_vocoder.main([
+        "--units", str(units), "--wav_scp", str(d / "wav.scp"), "--durations", str(durations), "--n_units", "8",
+        "--out_dir", str(voc), "--valid_units", str(units), "--valid_wav_scp", str(d / "wav.scp"),
+        "--valid_durations", str(durations), "--config", str(d / "model.yaml"), "--vocoder_type", vocoder_type,
+        "--steps", "4", "--batch_size", "2", "--log_interval", "2", "--segment_units", "6",
+    ]) == 0
+    saved = yaml.safe_load((voc / "config.yaml").read_text())
+    assert saved["vocoder_type"] == vocoder_type and saved["vocoder"]["duration_predictor"] is True
+    summary = json.loads((voc / "train.log").read_text())
+    assert summary["train_utts"] == 3 and summary["best_valid_l1"] is not None
+
+    (d / "decode_units").write_text("x 1 2 3\n")
+    out = d / f"vocoded_{vocoder_type}"
+    assert unit_vocode.main(["--vocoder_dir", str(voc), "--units", str(d / "decode_units"), "--out_dir", str(out),
+                             "--n_iter", "2"]) == 0
+    wav, fs = soundfile.read(out / "wav" / "x.wav")
+    assert fs == 16000 and len(wav) % HOP == 0 and len(wav) >= 3 * HOP  # predicted durations, each >= 1 frame
+
+
+def test_durations_that_do_not_match_the_units_are_named(tiny_data):
+    d = tiny_data
+    units, durations = dedup_files(d)
+    durations.write_text(durations.read_text().replace("utt1 ", "utt1 1 ", 1))  # one duration too many
+    with pytest.raises(ValueError, match=r"utterance utt1 has \d+ durations for \d+ units"):
+        train_unit_vocoder.main(["--units", str(units), "--wav_scp", str(d / "wav.scp"), "--durations",
+                                 str(durations), "--n_units", "8", "--out_dir", str(d / "voc"),
+                                 "--config", str(d / "model.yaml"), "--steps", "1"])
+
+
+def test_hifigan_options_are_checked_against_its_constructor(tiny_data):
+    (tiny_data / "model.yaml").write_text("mel_layers: 3\n")  # a mel_gl option
+    with pytest.raises(ValueError, match="unknown hifigan vocoder option.*mel_layers"):
+        train_unit_vocoder.main(["--units", str(tiny_data / "units"), "--wav_scp", str(tiny_data / "wav.scp"),
+                                 "--n_units", "8", "--out_dir", str(tiny_data / "voc"), "--vocoder_type", "hifigan",
                                  "--config", str(tiny_data / "model.yaml")])

@@ -102,3 +102,52 @@ def test_whole_recipe_runs_and_writes_the_ablation(recipe):
     assert len((decode / "synth" / "asr_text").read_text().splitlines()) == n_test - n_failed
     page = (recipe / "exp" / "listen" / "index.html").read_text()
     assert page.count("<audio") >= 2 * 2  # 2 utterances x (reference audio, reference units vocoded)
+
+
+HIFIGAN_MICRO = """\
+embed_dim: 8
+channels: 16
+kernel_size: 3
+upsample_scales: [4, 4, 5, 8]
+resblock_kernel_sizes: [3]
+resblock_dilations: [[1]]
+duration_channels: 8
+discriminator:
+  scales: 1
+  periods: [2]
+  scale_discriminator_params: {channels: 4, max_downsample_channels: 8, max_groups: 2, downsample_scales: [2, 1]}
+  period_discriminator_params: {channels: 4, max_downsample_channels: 8, downsample_scales: [3, 1]}
+"""
+
+
+def test_deduplicated_units_with_a_hifigan_vocoder(recipe):
+    """Stages 5, 6 and 10 again with --dedup true and the unit HiFi-GAN, next to the first run's outputs."""
+    if not (recipe / "exp" / "units" / "kmeans.npz").is_file():
+        run(recipe)  # this test alone: the whole recipe first
+    exp = recipe / "exp_dedup"
+    (exp / "units").mkdir(parents=True, exist_ok=True)
+    (exp / "units" / "kmeans.npz").write_bytes((recipe / "exp" / "units" / "kmeans.npz").read_bytes())
+    (recipe / "conf" / "hifigan.yaml").write_text(HIFIGAN_MICRO)
+    opts = ["--dedup", "true", "--dumpdir", "dump_dedup", "--expdir", "exp_dedup", "--asr_exp", "exp/asr_en",
+            "--systems", "", "--vocoder_type", "hifigan", "--vocoder_config", "conf/hifigan.yaml",
+            "--vocoder_args", "--steps 2 --batch_size 2 --segment_units 8 --log_interval 1"]
+    proc = run(recipe, "--stage", "5", "--stop_stage", "6", *opts)
+    assert "hifigan unit vocoder" in proc.stdout
+    run(recipe, "--stage", "10", "--stop_stage", "10", *opts)  # the ceiling: reference units -> vocoder -> ASR
+
+    dump = recipe / "dump_dedup" / "units" / "s2st_train"
+    units = [line.split()[1:] for line in (dump / "tgt_units").read_text().splitlines()]
+    durations = [list(map(int, line.split()[1:])) for line in (dump / "tgt_durations").read_text().splitlines()]
+    assert [len(u) for u in units] == [len(d) for d in durations]
+    assert all(a != b for u in units for a, b in zip(u, u[1:]))  # deduplicated
+    assert any(x > 1 for d in durations for x in d)
+    frame_units = [line.split()[1:] for line in (recipe / "dump" / "units" / "s2st_train" / "tgt_units")
+                   .read_text().splitlines()]
+    assert sum(map(len, units)) < sum(map(len, frame_units))
+
+    saved = yaml.safe_load((exp / "vocoder" / "config.yaml").read_text())
+    assert saved["vocoder_type"] == "hifigan" and saved["vocoder"]["duration_predictor"] is True
+    vocoded = exp / "reference" / "s2st_test" / "units_vocoded"
+    n_test = len((recipe / "dump_dedup" / "units" / "s2st_test" / "tgt_units").read_text().splitlines())
+    assert len((vocoded / "wav.scp").read_text().splitlines()) == n_test
+    assert (vocoded / "asr_text").is_file()

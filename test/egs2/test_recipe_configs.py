@@ -79,3 +79,16 @@ def test_cvss_is_the_papers_s2st_setting():
         ("step", 0.9, 0.1, 300)
     run_sh = (REPO / "egs2/cvss/s2st_lm1/run.sh").read_text(encoding="utf-8")
     assert "--feature_type hf_ssl" in run_sh and "--token_type hugging_face" in run_sh
+
+
+def test_cvss_vocoder_is_a_unit_hifigan_over_deduplicated_hubert_units():
+    from espnet_csst.bin.train_unit_vocoder import read_model_options
+    from espnet_csst.units.hifigan import UnitHiFiGAN, UnitHiFiGANTrainer
+
+    run_sh = (REPO / "egs2/cvss/s2st_lm1/run.sh").read_text(encoding="utf-8")
+    assert "--vocoder_type hifigan" in run_sh and "--dedup true" in run_sh
+    options = read_model_options(REPO / "egs2/cvss/s2st_lm1/conf/vocoder_hifigan.yaml", "hifigan")
+    disc = options.pop("discriminator")
+    model = UnitHiFiGAN(500, 320, duration_predictor=True, **options)  # HuBERT: one unit per 20 ms
+    UnitHiFiGANTrainer(model, disc)
+    assert sum(p.numel() for p in model.generator.parameters()) > 10e6  # the paper-size generator

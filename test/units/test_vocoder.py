@@ -33,15 +33,16 @@ def test_forward_gives_upsample_frames_per_unit():
     model = tiny_model()
     assert model.upsample == 4
     units, lengths = pad_units([[1, 2, 3, 4, 5], [7, 8]])
-    out = model(units, lengths)
+    out, out_lengths = model(units, lengths)
     assert out.shape == (2, 5 * 4, 80)
+    assert out_lengths.tolist() == [20, 8]
 
 
 def test_batched_forward_equals_single_forward():
     model = tiny_model().eval()
     units, lengths = pad_units([[1, 2, 3, 4, 5], [7, 8]])
-    batched = model(units, lengths)[1, :8]
-    single = model(torch.tensor([[7, 8]]), torch.tensor([2]))[0]
+    batched = model(units, lengths)[0][1, :8]
+    single = model(torch.tensor([[7, 8]]), torch.tensor([2]))[0][0]
     assert torch.allclose(batched, single, atol=1e-5)
 
 
@@ -67,7 +68,7 @@ def test_loss_decreases_when_overfitting_one_batch():
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(30):
-        loss = model.loss(units, lengths, target, mel_lengths)
+        loss, _ = model.loss(units, lengths, target, mel_lengths)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -80,7 +81,7 @@ def test_loss_ignores_padding():
     units, lengths = pad_units([[1, 2], [3, 4, 5]])
     target = torch.zeros(2, 12, 80)
     target[0, 8:] = 1e6  # beyond utterance 0's 8 frames: must not count
-    loss = model.loss(units, lengths, target, torch.tensor([12, 12]))
+    loss, _ = model.loss(units, lengths, target, torch.tensor([12, 12]))
     assert loss.item() < 100
 
 
@@ -90,7 +91,8 @@ def test_save_load_roundtrip_gives_identical_outputs(tmp_path):
     loaded, config = load_vocoder(tmp_path / "voc")
     assert config["note"] == "test" and config["vocoder"]["n_units"] == 12
     units, lengths = pad_units([[0, 11, 5, 5, 2]])
-    assert torch.equal(model(units, lengths), loaded(units, lengths))
+    assert torch.equal(model(units, lengths)[0], loaded(units, lengths)[0])
+    assert config["vocoder_type"] == "mel_gl"
     assert not list((tmp_path / "voc").glob("*.tmp"))
 
 

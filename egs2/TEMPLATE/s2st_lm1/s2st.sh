@@ -49,10 +49,12 @@ feature_type=mfcc         # unit features: mfcc, fbank, or hf_ssl (--feature_con
 feature_conf=""           # JSON, e.g. '{"stack": 4}' or '{"path": "/models/hubert", "layer": 6}'
 n_units=200               # k-means clusters = unit tokens added to the LLM
 kmeans_portion=0.5        # share of the training utterances whose frames k-means learns from
-dedup=false               # merge repeated consecutive units
+dedup=false               # merge repeated consecutive units (the vocoder then learns their durations)
 max_units=300             # drop training/validation pairs whose source + target units exceed this
 src_align_asr=""          # corpora without word_ali.<src>: ESPnet CTC ASR dir (config.yaml, model.pth)
 tgt_align_asr=""          #   whose CTC forced alignment gives the word times; else that side is not interleaved
+vocoder_type=mel_gl       # mel_gl (log-mel + Griffin-Lim, CPU-cheap) or hifigan (unit HiFi-GAN, real data)
+vocoder_config=""         # YAML of vocoder model options (train_unit_vocoder --config)
 vocoder_args=""           # extra train_unit_vocoder options, e.g. "--steps 2000"
 asr_config=conf/asr_ctc.yaml
 asr_args=""               # extra asr_train options, e.g. "--max_epoch 20"
@@ -83,8 +85,8 @@ for s in ${systems}; do
     [[ "${s}" =~ ^[abcd]$ ]] || die "--systems takes a, b, c and d, got '${s}'"
 done
 [[ "${dedup}" =~ ^(true|false)$ ]] || die "--dedup must be true or false, got '${dedup}'"
-# the vocoder maps one unit to a fixed stretch of audio: deduplicated units lost their durations
-[ "${dedup}" = false ] || die "--dedup true: the recipe's unit vocoder needs frame-rate units (no duration model yet)"
+[[ "${vocoder_type}" =~ ^(mel_gl|hifigan)$ ]] || die "--vocoder_type must be mel_gl or hifigan, got '${vocoder_type}'"
+[ -z "${vocoder_config}" ] || [ -f "${vocoder_config}" ] || die "--vocoder_config ${vocoder_config}: no such file"
 [ -f ./path.sh ] && . ./path.sh
 
 times_file="${expdir}/stage_times.tsv"
@@ -191,10 +193,12 @@ if run_stage 5 "dump units"; then
                 log "warning: ${ali} missing and no --${side}_align_asr: the ${side} side of ${dset} is not interleaved"
                 ali_args=()
             fi
+            dedup_args=(--dedup "${dedup}")  # deduplicated units keep their run lengths for the vocoder
+            [ "${dedup}" = false ] || dedup_args+=(--out_durations "${out}/raw/${side}_durations")
             log "${dset} ${side} (${lang}): units and word spans -> ${out}/raw/${side}_units"
             ${python} -m espnet_csst.bin.dump_units --kmeans "${units_dir}/kmeans.npz" \
                 --wav_scp "data/${dset}/wav.scp.${lang}" "${ali_args[@]}" \
-                --out "${out}/raw/${side}_units" --dedup "${dedup}"
+                --out "${out}/raw/${side}_units" "${dedup_args[@]}"
         done
         max_opt=()  # training and validation sequences must fit the LLM; test sets keep everything
         [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ] && max_opt=(--max_units "${max_units}")
@@ -206,14 +210,21 @@ if run_stage 5 "dump units"; then
 fi
 
 if run_stage 6 "vocoder"; then
-    log "unit vocoder on ${units_dump}/${train_set} target speech -> ${vocoder_dir} (log: ${vocoder_dir}/train.log)"
+    log "${vocoder_type} unit vocoder on ${units_dump}/${train_set} target speech -> ${vocoder_dir}" \
+        "(log: ${vocoder_dir}/train.log.txt)"
     mkdir -p "${vocoder_dir}"
+    voc_args=(--vocoder_type "${vocoder_type}")
+    [ -z "${vocoder_config}" ] || voc_args+=(--config "${vocoder_config}")
+    if [ "${dedup}" = true ]; then  # deduplicated units: the vocoder learns their durations
+        voc_args+=(--durations "${units_dump}/${train_set}/tgt_durations"
+                   --valid_durations "${units_dump}/${valid_set}/tgt_durations")
+    fi
     # shellcheck disable=SC2086
     ${python} -m espnet_csst.bin.train_unit_vocoder --units "${units_dump}/${train_set}/tgt_units" \
         --wav_scp "${units_dump}/${train_set}/tgt_wav.scp" --n_units "${n_units}" \
         --unit_hop "$(cat "${units_dump}/${train_set}/unit_hop")" \
         --valid_units "${units_dump}/${valid_set}/tgt_units" --valid_wav_scp "${units_dump}/${valid_set}/tgt_wav.scp" \
-        --out_dir "${vocoder_dir}" ${vocoder_args} 2>&1 | tee "${vocoder_dir}/train.log.txt" |
+        --out_dir "${vocoder_dir}" "${voc_args[@]}" ${vocoder_args} 2>&1 | tee "${vocoder_dir}/train.log.txt" |
         grep --line-buffered -E "step|wrote|drop" || true
     [ -f "${vocoder_dir}/model.pth" ] || die "vocoder training failed; see ${vocoder_dir}/train.log.txt"
     end_stage

@@ -12,6 +12,8 @@
 #   ./run.sh --src_lang es --stage 4
 # Units: HuBERT through transformers from a local directory (no download at run time):
 #   --feature_conf '{"path": "/models/hubert-base-ls960", "layer": 6}'
+# deduplicated (--dedup true); stage 6 trains a unit HiFi-GAN with a duration model on the
+# English target speech (conf/vocoder_hifigan.yaml; a GPU and about a day for 200k steps).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -31,9 +33,10 @@ sets="cvss_c_${src_lang}_en"
     --train_set "train_${sets}" --valid_set "dev_${sets}" --test_sets "test_${sets}" \
     --token_type hugging_face --hf_tokenizer meta-llama/Llama-3.2-1B \
     --feature_type hf_ssl --feature_conf '{"path": "/models/hubert-base-ls960", "layer": 6}' \
-    --n_units 500 --kmeans_portion 0.1 --max_units 1500 \
+    --n_units 500 --kmeans_portion 0.1 --max_units 1500 --dedup true \
     --tgt_align_asr exp/asr_en \
-    --vocoder_args "--steps 50000 --batch_size 32" \
+    --vocoder_type hifigan --vocoder_config conf/vocoder_hifigan.yaml \
+    --vocoder_args "--steps 200000 --batch_size 16 --segment_units 40 --adversarial_start 5000" \
     --train_config conf/train_unit_lm.yaml \
     --inference_config conf/decode_unit_lm.yaml \
     --asr_config conf/asr_ctc.yaml \

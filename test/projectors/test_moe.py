@@ -69,3 +69,20 @@ def test_bad_configuration_is_named():
         MoEProjector(4, 4, languages=("es", "es"))
     with pytest.raises(ValueError, match="no expert group.*'es', 'en'"):
         MoEProjector(4, 4, languages=("es", "en")).language_index("zh")
+
+
+def test_an_idle_expert_gets_a_zero_gradient_not_none():
+    """What data-parallel training relies on: experts are slices of stacked parameters, so an
+    expert that no token chose still has a gradient (zeros) and DDP needs no unused-parameter scan."""
+    proj = make(top_k=1)
+    with torch.no_grad():  # every token picks expert 0 of its group
+        proj.expert_router.weight.zero_()
+        proj.expert_router.bias.copy_(torch.tensor([5.0, 0.0, 0.0, 0.0] * 3))
+    y, _, routing = proj.forward_with_routing(torch.randn(2, 6, 6), torch.tensor([6, 4]))
+    assert bool((routing.topk_index[routing.mask] == 0).all())
+    y.pow(2).sum().backward()
+    for p in (proj.w1, proj.b1, proj.w2, proj.b2):
+        assert p.grad is not None
+        idle = p.grad.view(3, 4, *p.shape[1:])[:, 1:]  # (groups, experts 1-3, ...)
+        assert torch.count_nonzero(idle) == 0
+        assert torch.count_nonzero(p.grad.view(3, 4, *p.shape[1:])[:, 0]) > 0

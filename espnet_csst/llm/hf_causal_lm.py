@@ -175,6 +175,11 @@ class HFCausalLM(AbsLLM):
         """
         if nbest > beam_size:
             raise ValueError(f"nbest ({nbest}) must not exceed beam_size ({beam_size})")
+        if not use_cache:
+            if beam_size > 1 or no_repeat_ngram_size:
+                raise ValueError("use_cache=false (recomputation) is implemented for plain greedy search only: "
+                                 "use beam_size 1 and no_repeat_ngram_size 0, or keep the KV cache")
+            return self._greedy_recompute(inputs_embeds, attention_mask, max_new_tokens, logits_processor)
         out = self.model.generate(
             inputs_embeds=inputs_embeds, attention_mask=attention_mask,
             max_new_tokens=max_new_tokens, num_beams=beam_size, num_return_sequences=nbest,
@@ -193,8 +198,11 @@ class HFCausalLM(AbsLLM):
                 float(trans[i, : self._length_with_eos(seqs[i].tolist())].sum())
                 for i in range(seqs.size(0))
             ]
+        return self._hypotheses(seqs, scores, inputs_embeds.size(0), nbest)
+
+    def _hypotheses(self, seqs: torch.Tensor, scores: List[float], batch: int, nbest: int) -> List[List[dict]]:
         results: List[List[dict]] = []
-        for b in range(inputs_embeds.size(0)):
+        for b in range(batch):
             hyps = []
             for k in range(nbest):
                 row = seqs[b * nbest + k].tolist()
@@ -203,3 +211,38 @@ class HFCausalLM(AbsLLM):
                 hyps.append({"token_int": row, "score": float(scores[b * nbest + k])})
             results.append(hyps)
         return results
+
+    def _greedy_recompute(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int,
+                          logits_processor=None) -> List[List[dict]]:
+        """Greedy search that runs the whole sequence through the LLM at every step (no KV cache).
+
+        transformers' ``generate`` (5.x) builds a cache whatever ``use_cache``
+        says, so recomputation is written out here: it is what ``--use_cache
+        false`` promises (less memory, the reference the KV cache is measured
+        against in bench/bench_decode.py). Same tokens and scores as greedy
+        ``generate`` with the cache.
+        """
+        embeds, mask = inputs_embeds, attention_mask.long()
+        b = embeds.size(0)
+        tokens = torch.full((b, 0), self.pad_id, dtype=torch.long, device=embeds.device)
+        scores = torch.zeros(b, device=embeds.device)
+        done = torch.zeros(b, dtype=torch.bool, device=embeds.device)
+        for _ in range(max_new_tokens):
+            # left-padded prompts: positions count only the real tokens, as generate() does
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            logits = self.model(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
+                                use_cache=False).logits[:, -1].float()
+            if logits_processor is not None:
+                prefix_ids = torch.cat([torch.full((b, 1), self.pad_id, device=embeds.device), tokens], 1)
+                logits = logits_processor(prefix_ids, logits)
+            logprobs = logits.log_softmax(-1)
+            nxt = logprobs.argmax(-1)
+            scores = scores + torch.where(done, torch.zeros_like(scores), logprobs.gather(1, nxt[:, None])[:, 0])
+            nxt = torch.where(done, torch.full_like(nxt, self.pad_id), nxt)
+            tokens = torch.cat([tokens, nxt[:, None]], 1)
+            done = done | (nxt == self.eos_id)
+            if bool(done.all()):
+                break
+            embeds = torch.cat([embeds, self.embed(nxt[:, None]).to(embeds.dtype)], 1)
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)  # ended rows: ignored from here
+        return self._hypotheses(tokens, scores.tolist(), b, 1)

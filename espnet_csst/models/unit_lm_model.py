@@ -35,7 +35,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from espnet_csst.llm.abs_llm import AbsLLM
-from espnet_csst.models.csst_model import _cpu_bf16, resolve_cpu_bf16
+from espnet_csst.models.csst_model import _cpu_bf16, decode_in_bf16, flag_nonfinite_loss, resolve_cpu_bf16
 from espnet_csst.schedules.interleave import InterleaveSchedule
 from espnet_csst.units.interleave import draw_replacements, interleave
 
@@ -200,6 +200,7 @@ class ESPnetUnitLMModel(AbsESPnetModel):
         batch_size = src_units.size(0)
         stats = dict(loss=loss.detach(), acc=acc, unit_acc=unit_acc, interleave_p=torch.tensor(p),
                      text_share=text_share)
+        flag_nonfinite_loss(self, loss, stats)
         return force_gatherable((loss, stats, batch_size), device)
 
     def next_token_logits(self, ids, labels, unit_pos, mask):
@@ -253,7 +254,7 @@ class ESPnetUnitLMModel(AbsESPnetModel):
         ids = torch.tensor([[pad] * (n - len(h)) + h for h in heads], device=src_units.device)
         mask = torch.tensor([[0] * (n - len(h)) + [1] * len(h) for h in heads], device=src_units.device)
         processors = LogitsProcessorList([UnitOnlyLogits(self.unit_offset, self.n_units, self.llm.eos_id)])
-        with _cpu_bf16(self.cpu_bf16, ids.device):
+        with _cpu_bf16(decode_in_bf16(self.cpu_bf16, ids.size(0), beam_size), ids.device):
             hyps = self.llm.generate(self.llm.embed(ids), mask, max_new_tokens=max_new_tokens,
                                      beam_size=beam_size, nbest=nbest, length_penalty=length_penalty,
                                      use_cache=use_cache, logits_processor=processors)

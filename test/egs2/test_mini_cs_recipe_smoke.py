@@ -6,7 +6,10 @@ space, then reruns single stages from the existing outputs.
 
 import json
 import os
+import re
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,6 +157,28 @@ def test_ot_align_selects_layers_and_trains_stage_b_with_the_loss(recipe):
     (ot / "align_layers" / "ot_layers.yaml").unlink()
     bad = run(recipe, "--expdir", "exp_ot", "--stage", "9", "--stop_stage", "9", "--use_ot_align", "true", check=False)
     assert bad.returncode != 0 and "run stage 8" in bad.stderr + bad.stdout
+
+
+def test_train_launcher_runs_a_stage_data_parallel(recipe):
+    """--train_launcher: stage B under torch.distributed.run, 2 CPU processes with gloo (ESPnet's
+    external-launcher mode), from the first run's stage A."""
+    if not (recipe / "exp" / "csst_stageA" / "valid.acc.best.pth").exists():
+        pytest.skip("needs the full run of the first test")
+    ddp = recipe / "exp_ddp"
+    ddp.mkdir(exist_ok=True)
+    for name in ("llm_pretrain", "stats_stageA", "stats_stageB", "stats_stageC", "csst_stageA"):
+        if not (ddp / name).exists():
+            (ddp / name).symlink_to(recipe / "exp" / name)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    launcher = f"{sys.executable} -m torch.distributed.run --nproc_per_node 2 --master_addr 127.0.0.1 " \
+               f"--master_port {port}"
+    run(recipe, "--expdir", "exp_ddp", "--stage", "9", "--stop_stage", "9", "--train_launcher", launcher,
+        "--train_args", "--dist_backend gloo")
+    log = (ddp / "csst_stageB" / "train.log").read_text()
+    assert re.search(r"\[\S+:0/2\]", log) and "The training was finished" in log  # rank 0 of 2
+    assert (ddp / "csst_stageB" / "valid.acc.best.pth").is_file()
 
 
 def test_unknown_option_lists_the_options(recipe):

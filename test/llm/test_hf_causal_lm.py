@@ -161,3 +161,30 @@ def test_beam_search_nbest():
     with pytest.raises(ValueError, match="nbest"):
         llm.generate(emb, mask, beam_size=1, nbest=2)
 
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_generation_without_cache_recomputes_and_matches_the_cached_one(arch):
+    """use_cache=False really recomputes (transformers' generate caches regardless) and gives the
+    same tokens and scores as the cached greedy search, on left-padded prompts and with an EOS."""
+    torch.manual_seed(0)
+    llm = HFCausalLM(vocab_size=VOCAB, pad_id=0, bos_id=VOCAB - 1, eos_id=VOCAB - 1, arch=arch,
+                     config=dict(FROM_CONFIG[arch])).eval()
+    emb, mask = _prompts(llm)
+    cached = llm.generate(emb, mask, max_new_tokens=8)
+    seen = []
+    hook = llm.model.register_forward_pre_hook(
+        lambda mod, args, kwargs: seen.append(kwargs["inputs_embeds"].shape[1]), with_kwargs=True)
+    recomputed = llm.generate(emb, mask, max_new_tokens=8, use_cache=False)
+    hook.remove()
+    assert seen == [emb.shape[1] + k for k in range(len(seen))] and len(seen) > 1  # the whole sequence each step
+    for c, r in zip(cached, recomputed):
+        assert c[0]["token_int"] == r[0]["token_int"]
+        assert abs(c[0]["score"] - r[0]["score"]) < 1e-4
+
+    llm.eos_id = cached[0][0]["token_int"][2]  # stop the first hypothesis early
+    cached = llm.generate(emb, mask, max_new_tokens=8)
+    recomputed = llm.generate(emb, mask, max_new_tokens=8, use_cache=False)
+    assert [h[0]["token_int"] for h in cached] == [h[0]["token_int"] for h in recomputed]
+    with pytest.raises(ValueError, match="greedy search only"):
+        llm.generate(emb, mask, beam_size=2, use_cache=False)

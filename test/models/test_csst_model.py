@@ -205,6 +205,24 @@ def test_cpu_bf16_autocast(tiny_codec, batch):
     assert all(p.grad is None or p.grad.dtype == torch.float32 for p in bf16.parameters())
 
 
+def test_decoding_autocasts_to_bf16_only_for_enough_hypotheses(tiny_codec, batch):
+    """bf16 autocast helps decoding on CPU only with many hypotheses per step (bench_decode.py)."""
+    from espnet_csst.models.csst_model import BF16_MIN_DECODE_ROWS
+
+    model = tiny_model(tiny_codec, cpu_bf16=True).eval()
+    seen = []
+    hook = model.llm.model.lm_head.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    args = [batch[k] for k in ("speech", "speech_lengths", "prefix", "prefix_lengths", "instruction",
+                               "instruction_lengths")]
+    model.generate(*args, max_new_tokens=2)  # 2 utterances x 1 beam: fp32
+    assert seen and set(seen) == {torch.float32}
+    seen.clear()
+    beams = -(-BF16_MIN_DECODE_ROWS // 2)  # 2 utterances x this many beams reach the threshold
+    model.generate(*args, max_new_tokens=2, beam_size=beams)
+    assert seen and set(seen) == {torch.bfloat16}
+    hook.remove()
+
+
 def test_speech_tokens_are_scaled_to_the_text_embeddings(tiny_codec, batch):
     model = tiny_model(tiny_codec)
     sp, sp_lens = model.speech_embeddings(batch["speech"], batch["speech_lengths"])

@@ -35,7 +35,10 @@ stage=1
 stop_stage=15
 nj=2                      # parallel jobs for data preparation
 inference_nj=2            # parallel decoding jobs
-ngpu=0
+ngpu=0                    # GPUs per training process group: > 1 runs ESPnet's DDP on this node
+train_launcher=""         # multi-node / external launcher for csst_train, replacing "${python}", e.g.
+                          #   "torchrun --nnodes 2 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint host0:29500"
+                          #   (then --ngpu 1: one GPU per process); see README "Multiple GPUs and nodes"
 python=python
 local_data_opts=""        # passed to local/data.sh
 dumpdir=dump
@@ -303,12 +306,16 @@ fi
 
 train_csst() {  # train_csst STAGE INIT_PARAM EXTRA_ARGS [OPTION...]: EXTRA_ARGS word-split, OPTIONs as they are
     local st="$1" init="$2" extra="$3" out="${expdir}/csst_$1"
-    local init_opt=()
+    local init_opt=() launch=("${python}")
     [ -n "${init}" ] && init_opt=(--init_param "${init}")
+    if [ -n "${train_launcher}" ]; then  # the launcher starts the processes: ESPnet's external-launcher mode
+        read -r -a launch <<< "${train_launcher}"
+        init_opt+=(--multiprocessing_distributed false)
+    fi
     mkdir -p "${out}"
     log "training ${st} on ${raw}/${st}_train -> ${out} (log: ${out}/train.log)"
     # shellcheck disable=SC2046,SC2086
-    ${python} -m espnet_csst.bin.csst_train --config "${train_config}" --ngpu "${ngpu}" \
+    "${launch[@]}" -m espnet_csst.bin.csst_train --config "${train_config}" --ngpu "${ngpu}" \
         --token_type "${token_type}" --token_list "${token_list}" --bpemodel "${bpemodel}" \
         "${src_token_args[@]}" --normalize_conf stats_file="${stats_feats}" \
         $(task_data_args train "${raw}/${st}_train") $(task_data_args valid "${raw}/${st}_valid") \

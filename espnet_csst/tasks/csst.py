@@ -51,6 +51,7 @@ from espnet_csst.projectors.abs_projector import AbsProjector
 from espnet_csst.projectors.conv1d import Conv1dProjector
 from espnet_csst.projectors.linear import LinearProjector
 from espnet_csst.projectors.moe import MoEProjector
+from espnet_csst.tasks.safe_io import SafeIOTaskMixin
 from espnet_csst.train.preprocessor import CSSTPreprocessor
 
 # ESPnet's registries are rebuilt with the classes a speech-LLM uses rather than imported
@@ -127,7 +128,7 @@ class _ConfigCheckingParser(config_argparse.ArgumentParser):
         return ns, rest
 
 
-class CSSTTask(AbsTask):
+class CSSTTask(SafeIOTaskMixin, AbsTask):
     num_optimizers: int = 1
 
     class_choices_list = [

@@ -34,6 +34,7 @@ from espnet_csst.llm.prompts import DEFAULT_TEMPLATES
 from espnet_csst.llm.tokens import TOKEN_TYPES, TextCodec
 from espnet_csst.models.unit_lm_model import ESPnetUnitLMModel
 from espnet_csst.tasks.csst import _ConfigCheckingParser
+from espnet_csst.tasks.safe_io import SafeIOTaskMixin
 from espnet_csst.train.unit_preprocessor import UnitLMPreprocessor
 
 llm_choices = ClassChoices("llm", classes=dict(hf_causal_lm=HFCausalLM), type_check=AbsLLM,
@@ -42,7 +43,7 @@ model_choices = ClassChoices("model", classes=dict(unit_lm=ESPnetUnitLMModel), t
                              default="unit_lm")
 
 
-class UnitLMTask(AbsTask):
+class UnitLMTask(SafeIOTaskMixin, AbsTask):
     num_optimizers: int = 1
     class_choices_list = [llm_choices, model_choices]
     trainer = Trainer

@@ -1,4 +1,4 @@
-"""2-process data-parallel training on CPU (gloo) through ESPnet's own distributed machinery.
+"""csst_train under ESPnet's trainer: 2-process data parallelism (gloo), and a non-finite loss.
 
 ``torch.distributed.run`` starts two ranks of csst_train with
 ``--multiprocessing_distributed false --dist_backend gloo --ngpu 0``, the
@@ -13,6 +13,7 @@ initial ones.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -85,3 +86,62 @@ def test_two_gloo_ranks_end_with_identical_weights(setup):
     assert re.search(r"\[\S+:0/2\]", log)  # ESPnet's host:rank/world_size prefix (rank 1 logs warnings only)
     assert "The training was finished at 2 epochs" in log
     assert (work / "exp_ddp" / "checkpoint.pth").is_file()  # rank 0 saved as usual
+
+
+NONFINITE_WORKER = Path(__file__).resolve().parent / "nonfinite_worker.py"
+
+
+def test_a_nonfinite_loss_skips_its_update_and_training_goes_on(setup):
+    """Issue 8: one NaN loss (injected into the LLM's logits) is logged and counted, its update
+    skipped by ESPnet's trainer, and training finishes with finite weights."""
+    work, train_args = setup
+    out = work / "nonfinite"
+    out.mkdir()
+    cmd = [sys.executable, str(NONFINITE_WORKER), str(out), "--", *train_args, "--output_dir", "exp_nan"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env(), cwd=work, timeout=300)
+    assert r.returncode == 0, r.stderr[-5000:]
+    result = json.loads((out / "nonfinite.json").read_text())
+    assert result["calls"] > 3 and result["skipped"] is True
+    log = r.stderr + r.stdout
+    assert "non-finite loss (nan) in this batch, 1 so far" in log
+    assert "Skipping updating the model" in log  # ESPnet's trainer
+    first_epoch = next(line for line in log.splitlines() if "1epoch results" in line)
+    share = float(re.search(r"nonfinite_loss=([0-9.e+-]+)", first_epoch).group(1))
+    assert 0 < share < 1  # one batch of the epoch
+    assert "The training was finished at 2 epochs" in log
+    final = torch.load(work / "exp_nan" / "latest.pth", weights_only=True)
+    assert all(torch.isfinite(v).all() for v in final.values() if v.is_floating_point())
+
+
+KILL_WORKER = Path(__file__).resolve().parent / "kill_worker.py"
+
+
+def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(setup):
+    """Issue 8: SIGKILL in the middle of epoch 2, then the same command with --resume true: it
+    continues from the epoch-1 checkpoint (step counters included) and ends where a run that
+    was never interrupted ends."""
+    work, train_args = setup
+    straight = subprocess.run([sys.executable, "-m", "espnet_csst.bin.csst_train", *train_args,
+                               "--output_dir", "exp_straight"], capture_output=True, text=True,
+                              env=subprocess_env(), cwd=work, timeout=300)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+
+    killed = subprocess.run([sys.executable, str(KILL_WORKER), str(work / "exp_killed"), "--", *train_args,
+                             "--output_dir", "exp_killed", "--resume", "true"], capture_output=True, text=True,
+                            env=subprocess_env(), cwd=work, timeout=300)
+    assert killed.returncode == -9  # SIGKILL
+    assert (work / "exp_killed" / "checkpoint.pth").is_file() and not (work / "exp_killed" / "2epoch.pth").exists()
+    assert not list((work / "exp_killed").glob(".*.tmp"))  # no half-written checkpoint left
+
+    resumed = subprocess.run([sys.executable, "-m", "espnet_csst.bin.csst_train", *train_args,
+                              "--output_dir", "exp_killed", "--resume", "true"], capture_output=True, text=True,
+                             env=subprocess_env(), cwd=work, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "2/2epoch started" in resumed.stderr + resumed.stdout
+    assert "1/2epoch started" not in resumed.stderr + resumed.stdout  # epoch 1 was not redone
+    a = torch.load(work / "exp_straight" / "2epoch.pth", weights_only=True)
+    b = torch.load(work / "exp_killed" / "2epoch.pth", weights_only=True)
+    assert set(a) == set(b)
+    assert torch.equal(a["transition_step"], b["transition_step"]) and int(a["transition_step"]) > 0
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6, msg=name)

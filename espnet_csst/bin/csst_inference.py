@@ -30,6 +30,7 @@ from espnet2.utils import config_argparse
 from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 
 from espnet_csst.tasks.csst import CSSTTask
+from espnet_csst.utils.fileio import atomic_write_text
 
 
 class Speech2Text:
@@ -103,6 +104,38 @@ class Speech2Text:
         return self.batch([speech])[0]
 
 
+def split_batch(batch: Dict[str, torch.Tensor], i: int) -> Dict[str, torch.Tensor]:
+    """Utterance ``i`` of a collated batch as a batch of one (padding trimmed by its ``*_lengths``)."""
+    out = {}
+    for name, value in batch.items():
+        if name.endswith("_lengths"):
+            out[name] = value[i : i + 1]
+        elif f"{name}_lengths" in batch:
+            out[name] = value[i : i + 1, : int(batch[f"{name}_lengths"][i])]
+        else:
+            out[name] = value[i : i + 1]
+    return out
+
+
+def decode_with_fallback(s2t, keys: Sequence[str], batch: Dict[str, torch.Tensor]):
+    """``({key: n-best}, {key: reason})``: the batch at once, or, if that fails, one utterance at a time,
+    so that one bad utterance (or a batch too big for memory) costs only itself."""
+    try:
+        return dict(zip(keys, s2t.decode_batch(batch))), {}
+    except Exception as e:  # noqa: BLE001 - any failure of one batch must not stop the others
+        logging.warning(f"decoding the batch {list(keys)} failed ({type(e).__name__}: {e}); "
+                        "decoding its utterances one by one")
+    results, failed = {}, {}
+    for i, key in enumerate(keys):
+        try:
+            results[key] = s2t.decode_batch(split_batch(batch, i))[0]
+        except Exception as e:  # noqa: BLE001
+            failed[key] = f"{type(e).__name__}: {e}".replace("\n", " ")
+            logging.error(f"{key}: decoding failed ({failed[key]}); it gets an empty hypothesis and is listed "
+                          "in <output_dir>/failed")
+    return results, failed
+
+
 def inference(
     output_dir: str,
     batch_size: int,
@@ -139,11 +172,15 @@ def inference(
     )
     fs = 16000  # for the RTF log only: the recipes' audio and the frontends' default rate
     start, n_utt, audio_s = time.time(), 0, 0.0
+    failed: Dict[str, str] = {}
+    empty = {"text": "", "token": [], "token_int": [], "score": float("-inf")}
     with DatadirWriter(output_dir) as writer:
         for keys, batch in loader:
             audio_s += float(batch["speech_lengths"].sum()) / fs
-            for key, nbest_hyps in zip(keys, s2t.decode_batch(batch)):
-                for n, hyp in enumerate(nbest_hyps, 1):
+            results, batch_failed = decode_with_fallback(s2t, keys, batch)
+            failed.update(batch_failed)
+            for key in keys:  # a failed utterance: an empty 1-best, so it is still scored (as a miss)
+                for n, hyp in enumerate(results.get(key, [empty]), 1):
                     w = writer[f"{n}best_recog"]
                     w["text"][key] = hyp["text"]
                     w["token"][key] = " ".join(hyp["token"])
@@ -153,6 +190,9 @@ def inference(
             elapsed = time.time() - start
             logging.info(f"decoded {n_utt} utterances, {audio_s:.1f} s of audio in {elapsed:.1f} s "
                          f"(RTF {elapsed / max(audio_s, 1e-9):.3f})")
+    atomic_write_text(Path(output_dir) / "failed", "".join(f"{k} {r}\n" for k, r in failed.items()))
+    if failed:
+        logging.warning(f"{len(failed)} of {n_utt} utterances failed; listed in {Path(output_dir) / 'failed'}")
 
 
 def get_parser():

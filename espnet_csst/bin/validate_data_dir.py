@@ -27,6 +27,8 @@ def get_parser() -> argparse.ArgumentParser:
                              "(default: the working directory, then the corpus root marked by corpus.json)")
     parser.add_argument("--no_audio", action="store_true",
                         help="do not open audio files (faster; durations come from utt2dur only)")
+    parser.add_argument("--fs", type=int, default=16000,
+                        help="the sample rate the audio must have, mono (0: any rate and channel count)")
     return parser
 
 
@@ -35,7 +37,7 @@ def main(argv=None) -> int:
     status = 0
     for d in args.data_dirs:
         try:
-            problems, stats = validate(d, args.audio_root, check_audio=not args.no_audio)
+            problems, stats = validate(d, args.audio_root, check_audio=not args.no_audio, fs=args.fs or None)
         except DataDirError as e:
             print(f"ERROR {e}", file=sys.stderr)
             status = 1

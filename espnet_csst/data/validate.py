@@ -87,11 +87,17 @@ def resolve_audio_path(path: str, audio_root: Optional[Path]) -> Path:
     return audio_root / p
 
 
+#: The models read mono audio at this rate (ESPnet's loader passes no sample rate on).
+MODEL_FS = 16000
+CONVERT_HINT = "convert it: `python -m espnet_csst.bin.convert_audio_dir --fs {fs} {dir}`"
+
+
 class _Checker:
-    def __init__(self, data_dir: Path, audio_root: Optional[Path], check_audio: bool):
+    def __init__(self, data_dir: Path, audio_root: Optional[Path], check_audio: bool, fs: Optional[int] = MODEL_FS):
         self.dir = data_dir
         self.audio_root = audio_root if audio_root is not None else find_corpus_root(data_dir)
         self.check_audio = check_audio
+        self.fs = fs
         self.problems: List[Problem] = []
         self.hint = FIX_HINT.format(dir=data_dir)
 
@@ -287,6 +293,10 @@ class _Checker:
         seconds = info.frames / info.samplerate if info.samplerate else 0.0
         if seconds <= 0:
             self.add(scp, ln.lineno, ln.key, f"audio {str(audio)!r} is empty; {self.hint}")
+        if self.fs and (info.samplerate != self.fs or info.channels != 1):
+            self.add(scp, ln.lineno, ln.key,
+                     f"audio {str(audio)!r} is {info.samplerate} Hz with {info.channels} channel(s), but the "
+                     f"models read mono {self.fs} Hz; " + CONVERT_HINT.format(fs=self.fs, dir=self.dir))
         elif ln.key in durations and abs(durations[ln.key] - seconds) > TIME_TOLERANCE * 3:
             self.add(scp, ln.lineno, ln.key,
                      f"utt2dur says {durations[ln.key]:.3f} s but the audio has {seconds:.3f} s; "
@@ -344,9 +354,10 @@ def _spoken_form(tokens: List[str]) -> List[str]:
     return [t for t in out if t]
 
 
-def validate(data_dir, audio_root: Optional[Path] = None, check_audio: bool = True):
-    """Return ``(problems, stats)`` for a data directory."""
-    checker = _Checker(Path(data_dir), Path(audio_root) if audio_root else None, check_audio)
+def validate(data_dir, audio_root: Optional[Path] = None, check_audio: bool = True,
+             fs: Optional[int] = MODEL_FS):
+    """Return ``(problems, stats)`` for a data directory (``fs``: the required sample rate, None: any)."""
+    checker = _Checker(Path(data_dir), Path(audio_root) if audio_root else None, check_audio, fs)
     return checker.run()
 
 
@@ -407,6 +418,8 @@ def fix(data_dir, audio_root: Optional[Path] = None, check_audio: bool = True) -
         problems, _ = validate(d, audio_root, check_audio)
         bad: Dict[str, str] = {}
         for p in problems:
+            if "convert_audio_dir" in p.message:
+                continue  # a sample rate or channel count is converted, not a reason to drop
             if p.utt in keep:  # the first problem of an utterance is its reason
                 bad.setdefault(p.utt, f"{Path(p.file).name}: {p.message.split('; ')[0]}")
         if not bad:

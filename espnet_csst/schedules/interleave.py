@@ -15,6 +15,8 @@ t is the model's ``interleave_step`` buffer (ESPnet checkpoints carry it, so
 from dataclasses import dataclass
 
 MODES = ("step", "constant", "none")
+#: Ratios at or below this are 0 (float rounding of p0 - delta * k).
+EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,12 @@ class InterleaveSchedule:
             return 0.0
         if self.mode == "constant":
             return self.p0
-        return max(0.0, self.p0 - self.delta * (step // self.interval))
+        return self._after_decrements(step // self.interval)
+
+    def _after_decrements(self, k: int) -> float:
+        # what float rounding leaves above 0 (0.9 - 9 * 0.1 = 1e-16) is 0: pure units, as last_text_step says
+        p = self.p0 - self.delta * k
+        return p if p > EPS else 0.0
 
     def last_text_step(self) -> int:
         """The first step at which p(t) is 0 (pure units from then on); -1 if never."""
@@ -48,8 +55,8 @@ class InterleaveSchedule:
             return 0
         if self.mode == "constant" or self.delta == 0.0:
             return -1
-        # smallest k with p0 - delta * k <= 0, guarding float rounding (0.9 - 9 * 0.1 > 0)
-        k = int(self.p0 / self.delta)
-        while self.p0 - self.delta * k > 1e-9:
+        # the smallest k with p(k) = 0, from its float estimate
+        k = max(0, int(self.p0 / self.delta) - 1)
+        while self._after_decrements(k) > 0.0:
             k += 1
         return k * self.interval

@@ -23,5 +23,16 @@ class SafeIOTaskMixin:
 
     @classmethod
     def build_model_from_file(cls, config_file=None, model_file=None, device: str = "cpu"):
+        """ESPnet's, loading safely; a model file that does not fit its config (another token
+        list, another size) is a ValueError naming both files instead of torch's state-dict dump."""
         with espnet_safe_io():
-            return super().build_model_from_file(config_file, model_file, device)
+            try:
+                return super().build_model_from_file(config_file, model_file, device)
+            except RuntimeError as e:
+                mismatch = [ln.strip() for ln in str(e).splitlines() if "size mismatch" in ln]
+                if not mismatch:
+                    raise
+                raise ValueError(
+                    f"{model_file} does not fit {config_file}: {mismatch[0]} ({len(mismatch)} such tensors). "
+                    "The config's token list or model sizes differ from the ones the model was trained "
+                    "with; use the config.yaml written next to the model file") from None

@@ -186,3 +186,37 @@ def test_speech2text_needs_a_task_and_gives_nbest(pipeline, unpacked):
     hyps = s2t(torch.tensor(speech))
     assert len(hyps) == 2 and all(set(h) == {"text", "token", "token_int", "score"} for h in hyps)
     assert hyps[0]["score"] >= hyps[1]["score"]
+
+
+def test_an_utterance_that_fails_to_decode_is_marked_and_the_others_are_decoded(pipeline, monkeypatch):
+    """Issue 8: decoding fails for one utterance (injected into the model's generate); its batch is
+    retried one utterance at a time, the failed one gets an empty hypothesis and a line in
+    ``failed``, and the other five are decoded exactly as in the normal run."""
+    from espnet_csst.bin import csst_inference
+    from espnet_csst.models.csst_model import ESPnetCSSTModel
+
+    work, keys = pipeline["work"], list(read_kv(pipeline["raw"] / "test_st" / "wav.scp"))
+    assert (pipeline["dec"] / "failed").read_text() == ""  # the normal run: nothing failed
+    normal = read_kv(pipeline["dec"] / "1best_recog" / "text")
+    poisoned = keys[2]
+    bad_len = soundfile.info(read_kv(pipeline["raw"] / "test_st" / "wav.scp")[poisoned]).frames
+    original = ESPnetCSSTModel.generate
+
+    def generate(self, speech, speech_lengths, *a, **kw):
+        if any(int(n) == bad_len for n in speech_lengths):
+            raise RuntimeError("injected failure")
+        return original(self, speech, speech_lengths, *a, **kw)
+
+    monkeypatch.setattr(ESPnetCSSTModel, "generate", generate)
+    monkeypatch.chdir(work)
+    out = work / "csst" / "decode_failing"
+    csst_inference.main(["--ngpu", "0", "--batch_size", "4", "--maxlen", "20",
+                         "--csst_train_config", "csst/config.yaml", "--csst_model_file", f"csst/{MODEL_FILE}",
+                         "--data_path_and_name_and_type", "dump/raw/test_st/wav.scp,speech,sound",
+                         "--data_path_and_name_and_type", "dump/raw/test_st/task,task,text",
+                         "--output_dir", str(out)])
+    failed = read_kv(out / "failed")
+    assert list(failed) == [poisoned] and "injected failure" in failed[poisoned]
+    text = read_kv(out / "1best_recog" / "text")
+    assert sorted(text) == sorted(keys) and text[poisoned] == ""
+    assert {k: v for k, v in text.items() if k != poisoned} == {k: v for k, v in normal.items() if k != poisoned}

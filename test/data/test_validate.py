@@ -147,3 +147,56 @@ def test_segments_and_suffixed_streams(tmp_path):
     text = (d / "word_ali.es").read_text().replace("spk1-utt001 0.450 0.900", "spk1-utt001 0.450 3.900")
     (d / "word_ali.es").write_text(text)
     assert any("word_ali.es" in m and "past the end" in m for m in messages(d))
+
+
+@pytest.mark.parametrize("fs, channels, ok", [(16000, 1, True), (8000, 1, False), (44100, 1, False),
+                                              (16000, 2, False)])
+def test_sample_rate_and_channels_are_checked(tmp_path, fs, channels, ok):
+    d = make_dir(tmp_path)
+    wav = tmp_path / "audio" / "spk0-utt002.wav"
+    soundfile.write(wav, np.zeros((fs, channels), dtype=np.int16) + 100, fs)
+    msgs = [m for m in messages(d) if "spk0-utt002" in m]
+    if ok:
+        assert not msgs
+    else:
+        assert any(f"{fs} Hz with {channels} channel(s)" in m and "convert_audio_dir --fs 16000" in m
+                   for m in msgs), msgs
+    assert not [m for m in (str(p) for p in validate(d, fs=None)[0]) if "channel" in m]  # --fs 0: any
+
+
+@pytest.mark.parametrize("subtype", ["PCM_24", "FLOAT"])
+def test_24_bit_and_float_audio_are_accepted(tmp_path, subtype):
+    d = make_dir(tmp_path)
+    soundfile.write(tmp_path / "audio" / "spk0-utt002.wav", np.full(16000, 0.01, dtype=np.float32), 16000,
+                    subtype=subtype)
+    assert messages(d) == []
+
+
+def test_truncated_or_corrupt_audio_is_named(tmp_path):
+    d = make_dir(tmp_path)
+    wav = tmp_path / "audio" / "spk1-utt001.wav"
+    wav.write_bytes(wav.read_bytes()[:30])  # a header cut short
+    (tmp_path / "audio" / "spk0-utt002.wav").write_bytes(b"this is not audio at all" * 10)
+    msgs = messages(d)
+    assert any("spk1-utt001" in m and "cannot read audio" in m for m in msgs), msgs
+    assert any("spk0-utt002" in m and "cannot read audio" in m for m in msgs), msgs
+
+
+def test_unknown_language_in_utt2lang(tmp_path):
+    d = make_dir(tmp_path)
+    (d / "utt2lang").write_text((d / "utt2lang").read_text().replace("spk0-utt002 cs", "spk0-utt002 Spanish"))
+    assert any("utt2lang:2" in m and "spk0-utt002" in m and "not an ISO 639 code" in m for m in messages(d))
+
+
+def test_fix_does_not_drop_audio_that_only_needs_converting(tmp_path):
+    d = make_dir(tmp_path)
+    soundfile.write(tmp_path / "audio" / "spk0-utt002.wav", np.zeros(8000, dtype=np.int16) + 100, 8000)
+    dropped = fix(d)
+    assert "spk0-utt002" not in dropped
+
+
+def test_zero_length_audio_is_named_and_dropped_by_fix(tmp_path):
+    d = make_dir(tmp_path)
+    soundfile.write(tmp_path / "audio" / "spk1-utt003.wav", np.zeros(0, dtype=np.int16), 16000)
+    assert any("spk1-utt003" in m and "is empty" in m for m in messages(d)), messages(d)
+    assert "spk1-utt003" in fix(d)

@@ -141,3 +141,16 @@ def test_read_units_keeps_order_and_empty_lines(tmp_path):
     path.write_text("b 1 x\n")
     with pytest.raises(ValueError, match="utterance b"):
         read_units(path)
+
+
+def test_load_mono_names_empty_and_non_finite_audio(tmp_path):
+    import soundfile
+
+    from espnet_csst.units.audio import load_mono
+
+    soundfile.write(tmp_path / "empty.wav", np.zeros(0, dtype=np.float32), 16000)
+    with pytest.raises(ValueError, match=r"empty\.wav: the audio is empty"):
+        load_mono(str(tmp_path / "empty.wav"))
+    soundfile.write(tmp_path / "nan.wav", np.array([0.1, np.nan, 0.2], dtype=np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        load_mono(str(tmp_path / "nan.wav"))

@@ -119,3 +119,19 @@ def test_remote_code_is_off_by_default():
         assert inspect.signature(cls.__init__).parameters["trust_remote_code"].default is False
     sources = [p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py")]
     assert not any("trust_remote_code=True" in s for s in sources)
+
+
+def test_a_model_file_that_does_not_fit_its_token_list_is_named(tmp_path, tiny_bpe):
+    import yaml
+
+    from espnet_csst.tasks.csst import CSSTTask
+    from test.csst_utils import write_config
+    from test.tasks.test_csst_task import parse
+
+    args = parse(tiny_bpe, write_config(tmp_path / "train.yaml"), "--output_dir", str(tmp_path))
+    model = CSSTTask.build_model(args)
+    save(model.state_dict(), tmp_path / "model.pth")
+    args.token_list = args.token_list[:-2] + args.token_list[-1:]  # one token fewer than at training
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(vars(args)))
+    with pytest.raises(ValueError, match=r"model\.pth does not fit .*config\.yaml: size mismatch"):
+        CSSTTask.build_model_from_file(tmp_path / "config.yaml", tmp_path / "model.pth")

@@ -144,6 +144,8 @@ fi
 if run_stage 2 "format"; then
     for s in ${all_sets}; do
         ${python} -m espnet_csst.bin.copy_data_dir --audio_root "data/${s}" "data/${s}" "${raw}/${s}"
+        # ESPnet's loader passes no sample rate on: audio not mono 16 kHz is converted (FLAC) here
+        ${python} -m espnet_csst.bin.convert_audio_dir --fs 16000 "${raw}/${s}"
         ${python} -m espnet_csst.bin.validate_data_dir --no_audio "${raw}/${s}" > /dev/null
         log "${raw}/${s}: $(wc -l < "${raw}/${s}/wav.scp") utterances"
     done

@@ -240,6 +240,8 @@ if run_stage 7 "ASR for ASR-BLEU"; then
             # from data/, not the unit dump: a corpus without word times aligns with this ASR in stage 5
             cp "data/${dset}/wav.scp.${tgt_lang}" "${d}/wav.scp"
             cp "data/${dset}/text.${tgt_lang}" "${d}/text"
+            # ESPnet's ASR loader passes no sample rate on: audio not mono 16 kHz is converted here
+            ${python} -m espnet_csst.bin.convert_audio_dir --fs 16000 "${d}"
         done
         # shellcheck disable=SC2086
         "${SCRIPTS}/train_asr.sh" --train_dir "${dumpdir}/asr_${tgt_lang}/${train_set}" \

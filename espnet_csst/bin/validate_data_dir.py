@@ -27,8 +27,9 @@ def get_parser() -> argparse.ArgumentParser:
                              "(default: the working directory, then the corpus root marked by corpus.json)")
     parser.add_argument("--no_audio", action="store_true",
                         help="do not open audio files (faster; durations come from utt2dur only)")
-    parser.add_argument("--fs", type=int, default=16000,
-                        help="the sample rate the audio must have, mono (0: any rate and channel count)")
+    parser.add_argument("--fs", type=int, default=0,
+                        help="the sample rate the audio must have, mono, e.g. 16000 for the dumps the models "
+                             "read (default 0: any; data/ keeps the corpus's own audio)")
     return parser
 
 

@@ -93,7 +93,7 @@ CONVERT_HINT = "convert it: `python -m espnet_csst.bin.convert_audio_dir --fs {f
 
 
 class _Checker:
-    def __init__(self, data_dir: Path, audio_root: Optional[Path], check_audio: bool, fs: Optional[int] = MODEL_FS):
+    def __init__(self, data_dir: Path, audio_root: Optional[Path], check_audio: bool, fs: Optional[int] = None):
         self.dir = data_dir
         self.audio_root = audio_root if audio_root is not None else find_corpus_root(data_dir)
         self.check_audio = check_audio
@@ -355,8 +355,12 @@ def _spoken_form(tokens: List[str]) -> List[str]:
 
 
 def validate(data_dir, audio_root: Optional[Path] = None, check_audio: bool = True,
-             fs: Optional[int] = MODEL_FS):
-    """Return ``(problems, stats)`` for a data directory (``fs``: the required sample rate, None: any)."""
+             fs: Optional[int] = None):
+    """Return ``(problems, stats)`` for a data directory.
+
+    ``fs``: the sample rate (mono) every audio file must have, e.g. :data:`MODEL_FS` for the
+    dumps the models read (``dump/raw``, after ``convert_audio_dir``); None accepts any, as
+    ``data/`` keeps the corpus's own audio (Common Voice's 48 kHz MP3s)."""
     checker = _Checker(Path(data_dir), Path(audio_root) if audio_root else None, check_audio, fs)
     return checker.run()
 

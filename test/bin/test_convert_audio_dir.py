@@ -42,7 +42,7 @@ def test_converts_what_the_models_cannot_read_and_keeps_the_rest(tmp_path, caplo
     assert soundfile.info(read_map(d / "wav.scp.en")["a16"]).samplerate == 16000
     assert (d / ".backup" / "wav.scp").read_text() == before
     assert "cannot read" in caplog.text and "d_bad" in caplog.text
-    problems, _ = validate(d)
+    problems, _ = validate(d, fs=16000)
     audio_problems = {p.utt for p in problems if "audio" in p.message}
     assert audio_problems == {"d_bad"}  # only the unreadable one is left for the validator
 

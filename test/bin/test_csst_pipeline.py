@@ -220,3 +220,43 @@ def test_an_utterance_that_fails_to_decode_is_marked_and_the_others_are_decoded(
     text = read_kv(out / "1best_recog" / "text")
     assert sorted(text) == sorted(keys) and text[poisoned] == ""
     assert {k: v for k, v in text.items() if k != poisoned} == {k: v for k, v in normal.items() if k != poisoned}
+
+
+def test_from_pretrained_dir_zip_and_hub_id_decode_like_the_binary_at_any_rate(pipeline, unpacked, monkeypatch,
+                                                                               tmp_path):
+    """Issue 9: the packed zip, the zip unzipped (the layout of a model-zoo upload) and a hub repo id
+    (snapshot_download stubbed: no network) load with Speech2Text.from_pretrained, and a waveform
+    at 16 kHz and the same one at 22.05 kHz decode to the text the inference binary wrote."""
+    import zipfile
+
+    import huggingface_hub
+
+    from espnet_csst.bin.csst_inference import Speech2Text
+    from espnet_csst.units.audio import resample_to
+
+    zip_path = pipeline["work"] / "packed" / "csst.zip"
+    plain = tmp_path / "model_dir"
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(plain)  # no path rewriting: relative paths inside, as on the hub
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, cache_dir=None: str(plain))
+    wav = read_kv(pipeline["raw"] / "test_st" / "wav.scp")
+    best = {name: read_kv(pipeline["dec"] / "1best_recog" / name) for name in ("text", "token_int", "score")}
+    key = next(iter(wav))
+    speech16, fs = soundfile.read(wav[key], dtype="float32")
+    assert fs == 16000
+    speech22 = resample_to(speech16, 16000, 22050)
+    binary_score = float(best["score"][key])
+    for source in (zip_path, plain, "someone/csst-mini"):
+        s2t = Speech2Text.from_pretrained(source, cache_dir=tmp_path / "cache", task_spec="st es en", maxlen=20)
+        assert s2t.fs == 16000
+        at16, at22 = s2t(speech16)[0], s2t(speech22, fs=22050)[0]
+        for hyp in (at16, at22, s2t.batch([speech22, speech22], fs=22050)[1][0]):
+            assert hyp["text"] == best["text"][key], source
+            assert " ".join(map(str, hyp["token_int"])) == best["token_int"][key], source
+        # the same audio and model; the binary decoded it padded in a batch of 4, hence not exactly
+        assert at16["score"] == pytest.approx(binary_score, rel=1e-3)
+        # resampled back to 16 kHz: close to the 16 kHz decode; read as if it were 16 kHz: clearly not
+        wrong_rate = s2t(speech22)[0]["score"]
+        assert abs(at22["score"] - at16["score"]) < 0.2 * abs(wrong_rate - at16["score"]), source
+    with pytest.raises(FileNotFoundError, match="meta.yaml"):
+        Speech2Text.from_pretrained(tmp_path)

@@ -260,3 +260,46 @@ def test_from_pretrained_dir_zip_and_hub_id_decode_like_the_binary_at_any_rate(p
         assert abs(at22["score"] - at16["score"]) < 0.2 * abs(wrong_rate - at16["score"]), source
     with pytest.raises(FileNotFoundError, match="meta.yaml"):
         Speech2Text.from_pretrained(tmp_path)
+
+
+def test_upload_layout_has_a_model_card_and_loads(pipeline, unpacked, monkeypatch, tmp_path):
+    """Issue 9: the upload stage's layout (no --repo: nothing leaves the machine) loads with
+    from_pretrained; with --repo it goes to huggingface_hub's upload_folder."""
+    import huggingface_hub
+
+    from espnet_csst.bin import upload_model
+    from espnet_csst.bin.csst_inference import Speech2Text
+
+    zip_path = pipeline["work"] / "packed" / "csst.zip"
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# RESULTS\n\n| system | BLEU |\n|---|---:|\n| csst_stageC | 1.23 |\n")
+    out = tmp_path / "hf_upload"
+    calls = []
+
+    class FakeApi:
+        def __init__(self, token):
+            calls.append(("token", token))
+
+        def create_repo(self, repo, private, exist_ok):
+            calls.append(("create", repo))
+
+        def upload_folder(self, folder_path, repo_id, commit_message):
+            calls.append(("upload", folder_path, repo_id))
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+    assert upload_model.main(["--packed", str(zip_path), "--out_dir", str(out), "--results", str(results)]) == 0
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "espnet_csst" in card and "| csst_stageC | 1.23 |" in card
+    assert "Speech2Text.from_pretrained(" in card and not calls
+    s2t = Speech2Text.from_pretrained(out, cache_dir=tmp_path / "cache", task_spec="st es en", maxlen=20)
+    texts = read_kv(pipeline["dec"] / "1best_recog" / "token_int")
+    key, path = next(iter(read_kv(pipeline["raw"] / "test_st" / "wav.scp").items()))
+    assert " ".join(map(str, s2t(soundfile.read(path, dtype="float32")[0])[0]["token_int"])) == texts[key]
+
+    with pytest.raises(SystemExit, match="huggingface-cli login"):  # a repo but no credentials
+        upload_model.main(["--packed", str(zip_path), "--out_dir", str(out), "--repo", "me/csst"])
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    assert upload_model.main(["--packed", str(zip_path), "--out_dir", str(out), "--repo", "me/csst"]) == 0
+    assert calls == [("token", "hf_test"), ("create", "me/csst"), ("upload", str(out), "me/csst")]

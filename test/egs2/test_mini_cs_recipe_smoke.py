@@ -181,6 +181,15 @@ def test_train_launcher_runs_a_stage_data_parallel(recipe):
     assert (ddp / "csst_stageB" / "valid.acc.best.pth").is_file()
 
 
+def test_upload_stage_lays_out_the_model_with_a_card(recipe):
+    if not (recipe / "exp" / "csst_stageC" / "packed.zip").exists():
+        pytest.skip("needs the full run of the first test")
+    proc = run(recipe, "--stage", "16", "--stop_stage", "16")  # no --hf_repo: nothing is uploaded
+    out = recipe / "exp" / "csst_stageC" / "hf_upload"
+    assert (out / "meta.yaml").is_file() and "csst_stageC" in (out / "README.md").read_text()
+    assert "uploaded" not in proc.stdout
+
+
 def test_unknown_option_lists_the_options(recipe):
     proc = subprocess.run(["./run.sh", "--no_such_option", "1"], cwd=recipe, capture_output=True, text=True)
     assert proc.returncode != 0

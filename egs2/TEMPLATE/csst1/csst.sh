@@ -19,6 +19,8 @@
 #  13  peer decode  espnet2.bin.st_inference                        -> exp/peer_st/decode_*/
 #  14  score        BLEU/chrF (sacrebleu), WER                      -> RESULTS.md, RESULTS.json
 #  15  pack         model zip for sharing                           -> exp/csst_stageC/packed.zip
+#  16  upload       hub layout + model card; uploads with --hf_repo -> exp/csst_stageC/hf_upload/
+#                   (not run by default: ./run.sh --stage 16 --stop_stage 16 [--hf_repo owner/name])
 # --peer_beside true (CPU): stages 12-13 run in the background beside stages 5-11, each with
 # half the threads (log: exp/peer_st.log); stage 14 waits for them.
 set -euo pipefail
@@ -75,6 +77,7 @@ stageB_args=""
 stageC_args=""
 inference_config=conf/decode_csst.yaml
 inference_model=valid.acc.best.pth
+hf_repo=""                # stage 16: Hugging Face repo id to upload to (empty: write the layout only)
 asr_decode=true           # also decode the test sets with the stage-A model (WER)
 stageB_decode=true        # also decode the test sets with the stage-B model (what stage C forgets)
 run_peer=true
@@ -87,7 +90,7 @@ peer_beside=false         # CPU: run the peer (stages 12-13) in the background b
 options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 # ---- end options
 
-usage() { print_usage "$0" 2 21; }
+usage() { print_usage "$0" 2 23; }
 
 parse_options "${options}" "$@"
 
@@ -517,4 +520,12 @@ if run_stage 15 "pack"; then
             --header_note "$(results_note)"
     fi
 fi
+if run_stage 16 "upload"; then
+    up=(--packed "${expdir}/csst_stageC/packed.zip" --out_dir "${expdir}/csst_stageC/hf_upload" --results RESULTS.md
+        --recipe "egs2/$(basename "$(dirname "${PWD}")")/$(basename "${PWD}")/run.sh")
+    [ -z "${hf_repo}" ] || up+=(--repo "${hf_repo}")  # without it nothing leaves the machine
+    ${python} -m espnet_csst.bin.upload_model "${up[@]}"
+    end_stage
+fi
+
 log "Successfully finished stages ${stage}-${stop_stage}"

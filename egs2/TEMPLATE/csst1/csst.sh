@@ -37,6 +37,7 @@ stage=1
 stop_stage=15
 nj=2                      # parallel jobs for data preparation
 inference_nj=2            # parallel decoding jobs
+gpu_inference=false       # decode on a GPU (one per job), as ESPnet's --gpu_inference; else on CPU
 ngpu=0                    # GPUs per training process group: > 1 runs ESPnet's DDP on this node
 train_launcher=""         # multi-node / external launcher for csst_train, replacing "${python}", e.g.
                           #   "torchrun --nnodes 2 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint host0:29500"
@@ -98,6 +99,7 @@ for v in replay_ratio_B replay_ratio_C; do
     [[ "${!v}" =~ ^[0-9]*\.?[0-9]+$ ]] || die "--${v} must be a non-negative number, got '${!v}'"
 done
 [[ " ${train_stages} " == *" C "* ]] || die "--train_stages must include C (the decoded model), got '${train_stages}'"
+[[ "${gpu_inference}" =~ ^(true|false)$ ]] || die "--gpu_inference must be true or false, got '${gpu_inference}'"
 for v in stage stop_stage nj inference_nj ngpu vocab_size src_vocab_size; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
@@ -410,7 +412,7 @@ decode_csst() {  # decode_csst MODEL_DIR TASK TEST
     local mdir="$1" task="$2" t="$3" out="$1/decode_${2}_${3}"
     # inference_nj jobs share the cores: oversubscribed torch threads make small-batch
     # generation several times slower
-    OMP_NUM_THREADS="$(threads_for "${inference_nj}")" ${python} -m espnet_csst.bin.csst_inference --config "${inference_config}" --ngpu "$([ "${ngpu}" -gt 0 ] && echo 1 || echo 0)" \
+    OMP_NUM_THREADS="$(threads_for "${inference_nj}")" ${python} -m espnet_csst.bin.csst_inference --config "${inference_config}" --ngpu "$([ "${gpu_inference}" = true ] && echo 1 || echo 0)" \
         --csst_train_config "${mdir}/config.yaml" --csst_model_file "${mdir}/${inference_model}" \
         --data_path_and_name_and_type "${raw}/test_${task}_${t}/wav.scp,speech,sound" \
         --data_path_and_name_and_type "${raw}/test_${task}_${t}/task,task,text" \

@@ -30,6 +30,7 @@ stage=1
 stop_stage=11
 nj=2                      # parallel jobs for data preparation
 ngpu=0
+gpu_inference=false       # decode the unit LM on a GPU, as ESPnet's --gpu_inference (vocoder, ASR: a GPU when present)
 python=python
 local_data_opts=""        # passed to local/data.sh
 dumpdir=dump
@@ -85,6 +86,7 @@ for s in ${systems}; do
     [[ "${s}" =~ ^[abcd]$ ]] || die "--systems takes a, b, c and d, got '${s}'"
 done
 [[ "${dedup}" =~ ^(true|false)$ ]] || die "--dedup must be true or false, got '${dedup}'"
+[[ "${gpu_inference}" =~ ^(true|false)$ ]] || die "--gpu_inference must be true or false, got '${gpu_inference}'"
 [[ "${vocoder_type}" =~ ^(mel_gl|hifigan)$ ]] || die "--vocoder_type must be mel_gl or hifigan, got '${vocoder_type}'"
 [ -z "${vocoder_config}" ] || [ -f "${vocoder_config}" ] || die "--vocoder_config ${vocoder_config}: no such file"
 [ -f ./path.sh ] && . ./path.sh
@@ -297,7 +299,7 @@ if run_stage 9 "decode"; then
                 --data_path_and_name_and_type "${units_dump}/${dset}/src_units,src_units,text_int" \
                 --data_path_and_name_and_type "${units_dump}/${dset}/task,task,text" \
                 --data_path_and_name_and_type "${units_dump}/${dset}/tgt_units,tgt_units,text_int" \
-                --ngpu "${ngpu}" --output_dir "${out}" > "${out}.log" 2>&1 ||
+                --ngpu "$([ "${gpu_inference}" = true ] && echo 1 || echo 0)" --output_dir "${out}" > "${out}.log" 2>&1 ||
                 die "decoding ${dset} with system ${sys} failed; see ${out}.log"
         done
     done

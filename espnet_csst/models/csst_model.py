@@ -56,6 +56,7 @@ from espnet_csst.losses.moe_losses import balance_loss, language_loss, routing_s
 from espnet_csst.losses.ot_align import gather_positions, ot_alignment_cost
 from espnet_csst.losses.transition import TransitionSchedule, kl_to_teacher
 from espnet_csst.projectors.abs_projector import AbsProjector
+from espnet_csst.utils.dist_stats import uniform_stats
 
 IGNORE = -100
 
@@ -90,12 +91,13 @@ def _cpu_bf16(enabled: bool, device: torch.device):
 
 
 def flag_nonfinite_loss(model: torch.nn.Module, loss: torch.Tensor, stats: Dict) -> None:
-    """Count and log a NaN/inf loss, and keep it out of the averaged ``loss`` statistic.
+    """Count and log a NaN/inf loss.
 
     The loss itself is returned unchanged: its gradients are then non-finite,
     and ESPnet's trainer skips the update of a step whose gradient norm is not
     finite ("The grad norm is nan. Skipping updating the model."), so training
-    goes on from the last good weights. ``nonfinite_loss`` (the share of such
+    goes on from the last good weights; ESPnet's reporter leaves the non-finite
+    ``loss`` value out of its averages. ``nonfinite_loss`` (the share of such
     batches) shows in the epoch summaries; ``model.n_nonfinite_loss`` counts them.
     """
     finite = bool(torch.isfinite(loss.detach()).all())
@@ -105,7 +107,6 @@ def flag_nonfinite_loss(model: torch.nn.Module, loss: torch.Tensor, stats: Dict)
     model.n_nonfinite_loss = getattr(model, "n_nonfinite_loss", 0) + 1
     logging.warning(f"non-finite loss ({float(loss.detach())}) in this batch, {model.n_nonfinite_loss} so far: "
                     "its update is skipped. Many of them point at bad input or too high a learning rate")
-    stats["loss"] = None
 
 
 #: Decoding autocasts to bf16 on CPU only from this many hypotheses (batch x beam) per step:
@@ -413,7 +414,7 @@ class ESPnetCSSTModel(AbsESPnetModel):
         if not bool(keep.any()):
             loss = sp_emb.float().sum() * 0.0
             stats = {"loss": loss.detach(), "acc": None, "skipped_too_long": float(n_skip), **aux_stats}
-            return force_gatherable((loss, stats, torch.tensor(0)), loss.device)
+            return force_gatherable((loss, uniform_stats(stats, loss.device), torch.tensor(0)), loss.device)
 
         seq = self.build_sequences(
             sp_emb[keep], sp_lens[keep], prefix[keep], prefix_lengths[keep],
@@ -465,7 +466,8 @@ class ESPnetCSSTModel(AbsESPnetModel):
         stats.update(aux_stats)
         stats["loss"] = loss.detach()
         flag_nonfinite_loss(self, loss, stats)
-        loss, stats, weight = force_gatherable((loss, stats, torch.tensor(int(keep.sum()))), loss.device)
+        loss, stats, weight = force_gatherable(
+            (loss, uniform_stats(stats, loss.device), torch.tensor(int(keep.sum()))), loss.device)
         return loss, stats, weight
 
     def text_hidden_states(self, prefix, prefix_lengths, instruction, instruction_lengths, src, src_lengths):

@@ -38,6 +38,7 @@ from espnet_csst.llm.abs_llm import AbsLLM
 from espnet_csst.models.csst_model import _cpu_bf16, decode_in_bf16, flag_nonfinite_loss, resolve_cpu_bf16
 from espnet_csst.schedules.interleave import InterleaveSchedule
 from espnet_csst.units.interleave import draw_replacements, interleave
+from espnet_csst.utils.dist_stats import uniform_stats
 
 IGNORE = -100
 
@@ -201,7 +202,7 @@ class ESPnetUnitLMModel(AbsESPnetModel):
         stats = dict(loss=loss.detach(), acc=acc, unit_acc=unit_acc, interleave_p=torch.tensor(p),
                      text_share=text_share)
         flag_nonfinite_loss(self, loss, stats)
-        return force_gatherable((loss, stats, batch_size), device)
+        return force_gatherable((loss, uniform_stats(stats, device), batch_size), device)
 
     def next_token_logits(self, ids, labels, unit_pos, mask):
         """The LLM's logits at every position but the last, with the labels and unit mask they predict."""

@@ -90,6 +90,56 @@ class Units2Units:
         return self.batch([units])[0]
 
 
+class Speech2Speech:
+    """Speech in, translated speech out: the recipe's k-means units of the source waveform, the unit
+    LM, and the unit vocoder, in one call.
+
+    >>> s2s = Speech2Speech("exp/unit_lm_c/config.yaml", "exp/unit_lm_c/valid.acc.best.pth",
+    ...                     kmeans="exp/units/kmeans.npz", vocoder_dir="exp/vocoder", task_spec="s2st es en")
+    >>> wav, fs = s2s(waveform, fs=22050)   # any rate in; the vocoder's rate (16 kHz) out
+
+    The source is deduplicated exactly when the vocoder has a duration model: a
+    recipe run with ``--dedup true`` trains both on deduplicated units.
+    """
+
+    def __init__(self, train_config: Union[Path, str], model_file: Union[Path, str, None], kmeans: Union[Path, str],
+                 vocoder_dir: Union[Path, str], device: str = "cpu", griffin_lim_iters: int = 32, **decode_kwargs):
+        from espnet_csst.units.features import build_feature_extractor
+        from espnet_csst.units.kmeans import load_kmeans
+        from espnet_csst.units.vocoder import UnitVocoder
+
+        self.units2units = Units2Units(train_config, model_file, device=device, **decode_kwargs)
+        self.centroids, feature_config = load_kmeans(kmeans)
+        conf = dict(feature_config)
+        if conf["kind"] == "hf_ssl":
+            conf["device"] = device
+        self.extractor = build_feature_extractor(**conf)
+        self.vocoder = UnitVocoder(vocoder_dir, n_iter=griffin_lim_iters, device=device)
+        n_lm = self.units2units.model.n_units
+        if not len(self.centroids) == n_lm == self.vocoder.model.n_units:
+            raise ValueError(f"{kmeans} has {len(self.centroids)} clusters, the unit LM {n_lm} units and the "
+                             f"vocoder {self.vocoder.model.n_units}: they must come from one recipe run")
+        self.dedup = self.vocoder.predicts_durations
+
+    def speech_to_units(self, speech, fs: int) -> List[int]:
+        """The source units, as the recipe's dump_units writes them."""
+        from espnet_csst.units.audio import FEATURE_FS, resample_to, to_mono_float32
+        from espnet_csst.units.kmeans import assign_units, deduplicate
+
+        wav = to_mono_float32(speech.detach().cpu().numpy() if isinstance(speech, torch.Tensor) else speech)
+        if int(fs) != FEATURE_FS:
+            wav = resample_to(wav, int(fs), FEATURE_FS)
+        units = assign_units(self.extractor(wav, FEATURE_FS), self.centroids)
+        return (deduplicate(units)[0] if self.dedup else units).tolist()
+
+    def __call__(self, speech, fs: int = 16000):
+        """``(waveform, sample rate)`` of the translation; ValueError if the LM produced no units."""
+        hyp = self.units2units(self.speech_to_units(speech, fs))[0]
+        if not hyp["units"]:
+            raise ValueError("the unit LM ended the translation before any unit; there is nothing to synthesise")
+        return self.vocoder(hyp["units"]), self.vocoder.fs
+
+
 def inference(output_dir: str, batch_size: int, ngpu: int, seed: int, num_workers: int, log_level,
               data_path_and_name_and_type, key_file: Optional[str], train_config: str,
               model_file: Optional[str], allow_variable_data_keys: bool, task_spec: Optional[str],

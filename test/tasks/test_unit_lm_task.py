@@ -132,3 +132,42 @@ def test_units2units_api_matches_the_cli(trained):
         cli[key] = units[0] if units else ""
     hyp = u2u([int(u) for u in first[1:]])[0]["units"]
     assert " ".join(map(str, hyp)) == cli[first[0]].strip()
+
+
+def test_speech2speech_runs_units_lm_and_vocoder_from_a_waveform_at_any_rate(trained, tmp_path, monkeypatch):
+    """Issue 9's unit-to-speech API: waveform -> the recipe's units -> unit LM -> vocoder waveform."""
+    from espnet_csst.bin.unit_lm_inference import Speech2Speech, Units2Units
+    from espnet_csst.units.audio import resample_to
+    from espnet_csst.units.features import build_feature_extractor
+    from espnet_csst.units.kmeans import assign_units, learn_kmeans, save_kmeans
+    from espnet_csst.units.vocoder import UnitMelVocoder, save_vocoder
+
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    speech = (0.3 * np.sin(2 * np.pi * (200 + 300 * t) * t) + 0.01 * rng.standard_normal(16000)).astype(np.float32)
+    extractor = build_feature_extractor("mfcc")
+    feats = np.concatenate([extractor(speech, 16000), rng.standard_normal((200, extractor.dim)).astype(np.float32)])
+    centroids = learn_kmeans(feats, K, seed=0)
+    save_kmeans(tmp_path / "kmeans.npz", centroids, extractor.config())
+    torch.manual_seed(0)
+    save_vocoder(tmp_path / "voc", UnitMelVocoder(K, 640, embed_dim=8, channels=16, num_layers=1, mel_layers=1))
+    exp = trained["work"] / "exp"
+    s2s = Speech2Speech(exp / "config.yaml", exp / "valid.acc.best.pth", tmp_path / "kmeans.npz", tmp_path / "voc",
+                        task_spec="s2st es en", maxlen=12, griffin_lim_iters=2)
+
+    units16 = s2s.speech_to_units(speech, 16000)
+    assert units16 == assign_units(extractor(speech, 16000), centroids).tolist()  # what dump_units writes
+    speech22 = resample_to(speech, 16000, 22050)
+    units22 = s2s.speech_to_units(speech22, 22050)
+    assert len(units22) == len(units16) and np.mean(np.array(units22) == np.array(units16)) > 0.8
+
+    fixed = [3, 4, 4, 5]  # the LM's output, fixed: the vocoder's part is what is checked here
+    monkeypatch.setattr(Units2Units, "__call__", lambda self, units: [{"units": fixed, "score": 0.0}])
+    wav, fs = s2s(speech22, fs=22050)
+    assert fs == 16000 and wav.dtype == np.float32 and len(wav) == len(fixed) * 640
+    monkeypatch.setattr(Units2Units, "__call__", lambda self, units: [{"units": [], "score": 0.0}])
+    with pytest.raises(ValueError, match="before any unit"):
+        s2s(speech)
+    save_vocoder(tmp_path / "voc8", UnitMelVocoder(8, 640, embed_dim=8, channels=16, num_layers=1, mel_layers=1))
+    with pytest.raises(ValueError, match="must come from one recipe run"):
+        Speech2Speech(exp / "config.yaml", exp / "valid.acc.best.pth", tmp_path / "kmeans.npz", tmp_path / "voc8")

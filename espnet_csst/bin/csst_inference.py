@@ -31,6 +31,7 @@ from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 
 from espnet_csst.tasks.csst import CSSTTask
 from espnet_csst.utils.fileio import atomic_write_text
+from espnet_csst.utils.pretrained import resolve_pretrained
 
 
 class Speech2Text:
@@ -125,69 +126,8 @@ class Speech2Text:
         files (``meta.yaml`` at the top, as the zip unzipped or an ESPnet model-zoo upload), or a
         Hugging Face hub repo id with that layout (downloaded by huggingface_hub). ``kwargs`` go to
         the constructor (``task_spec``, ``beam_size``, ...)."""
-        files = resolve_pretrained(Path(model) if Path(model).exists() else str(model), cache_dir)
+        files = resolve_pretrained(model, ("csst_train_config", "csst_model_file"), cache_dir)
         return cls(files["csst_train_config"], files["csst_model_file"], **kwargs)
-
-
-def _cache_root(cache_dir) -> Path:
-    return Path(cache_dir) if cache_dir else Path.home() / ".cache" / "espnet_csst"
-
-
-def resolve_pretrained(model: Union[str, Path], cache_dir=None) -> Dict[str, str]:
-    """``{"csst_train_config": ..., "csst_model_file": ...}`` of a zip, a model directory or a hub id."""
-    import hashlib
-
-    from espnet2.main_funcs.pack_funcs import unpack
-
-    if isinstance(model, Path) and model.is_file():
-        digest = hashlib.sha1(str(model.resolve()).encode()).hexdigest()[:10]
-        return unpack(model, _cache_root(cache_dir) / f"{model.stem}-{digest}")
-    if isinstance(model, Path) and model.is_dir():
-        return _resolve_model_dir(model, cache_dir)
-    if isinstance(model, str) and model.count("/") == 1 and not model.startswith((".", "/")):
-        from huggingface_hub import snapshot_download
-
-        return _resolve_model_dir(Path(snapshot_download(model, cache_dir=cache_dir)), cache_dir)
-    raise FileNotFoundError(f"{model}: not a packed model zip, a model directory with meta.yaml, or a hub repo "
-                            "id (owner/name)")
-
-
-def _resolve_model_dir(root: Path, cache_dir=None) -> Dict[str, str]:
-    """Files of an unzipped pack: meta.yaml's entries under ``root``; paths inside the configs that are
-    relative to the pack's top (``data/token_list/bpe.model``) are made absolute in a cached copy."""
-    import hashlib
-
-    import yaml
-
-    meta = root / "meta.yaml"
-    if not meta.is_file():
-        raise FileNotFoundError(f"{root}: no meta.yaml; give the directory the packed zip was unzipped into")
-    with open(meta, encoding="utf-8") as f:
-        d = yaml.safe_load(f) or {}
-    out = {key: str(root / rel) for key, rel in (d.get("files") or {}).items()}
-    resolved = _cache_root(cache_dir) / "resolved" / hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
-    for key, rel in (d.get("yaml_files") or {}).items():
-        with open(root / rel, encoding="utf-8") as f:
-            conf = yaml.safe_load(f)
-        conf = _absolute_paths(conf, root)
-        target = resolved / rel
-        atomic_write_text(target, yaml.safe_dump(conf, sort_keys=False))
-        out[key] = str(target)
-    for key in ("csst_train_config", "csst_model_file"):
-        if key not in out:
-            raise FileNotFoundError(f"{meta}: no {key}; it was not written by espnet_csst.bin.pack_csst")
-    return out
-
-
-def _absolute_paths(value, root: Path):
-    if isinstance(value, dict):
-        return {k: _absolute_paths(v, root) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_absolute_paths(v, root) for v in value]
-    # a packed file's path ("token_list/bpe.model"), not a word that happens to name a directory
-    if isinstance(value, str) and "/" in value and not Path(value).is_absolute() and (root / value).is_file():
-        return str((root / value).resolve())
-    return value
 
 
 def split_batch(batch: Dict[str, torch.Tensor], i: int) -> Dict[str, torch.Tensor]:

@@ -121,6 +121,19 @@ class Speech2Speech:
                              f"vocoder {self.vocoder.model.n_units}: they must come from one recipe run")
         self.dedup = self.vocoder.predicts_durations
 
+    @classmethod
+    def from_pretrained(cls, model: Union[str, Path], cache_dir: Union[str, Path, None] = None,
+                        **kwargs) -> "Speech2Speech":
+        """Load ``pack_s2st``'s zip, the zip unzipped, or a hub repo id with that layout; ``kwargs`` go to
+        the constructor (``task_spec``, ``beam_size``, ``maxlen``, ...)."""
+        from espnet_csst.utils.pretrained import resolve_pretrained
+
+        files = resolve_pretrained(model, ("unit_lm_train_config", "unit_lm_model_file", "kmeans_file",
+                                           "vocoder_model_file"), cache_dir)
+        # the vocoder's config.yaml sits next to its model.pth in the pack
+        return cls(files["unit_lm_train_config"], files["unit_lm_model_file"], files["kmeans_file"],
+                   Path(files["vocoder_model_file"]).parent, **kwargs)
+
     def speech_to_units(self, speech, fs: int) -> List[int]:
         """The source units, as the recipe's dump_units writes them."""
         from espnet_csst.units.audio import FEATURE_FS, resample_to, to_mono_float32

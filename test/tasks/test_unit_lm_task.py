@@ -171,3 +171,29 @@ def test_speech2speech_runs_units_lm_and_vocoder_from_a_waveform_at_any_rate(tra
     save_vocoder(tmp_path / "voc8", UnitMelVocoder(8, 640, embed_dim=8, channels=16, num_layers=1, mel_layers=1))
     with pytest.raises(ValueError, match="must come from one recipe run"):
         Speech2Speech(exp / "config.yaml", exp / "valid.acc.best.pth", tmp_path / "kmeans.npz", tmp_path / "voc8")
+
+    # packed (pack_s2st), then loaded from the zip and from the zip unzipped: the same system
+    import zipfile
+
+    from espnet_csst.bin import pack_s2st
+
+    monkeypatch.undo()
+    zip_path = tmp_path / "s2st.zip"
+    assert pack_s2st.main(["--model_dir", str(exp), "--kmeans", str(tmp_path / "kmeans.npz"),
+                           "--vocoder_dir", str(tmp_path / "voc"), "--out", str(zip_path)]) == 0
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(tmp_path / "unzipped")
+    direct = s2s.units2units(units16)[0]["units"]
+    for source in (zip_path, tmp_path / "unzipped"):
+        loaded = Speech2Speech.from_pretrained(source, cache_dir=tmp_path / "cache", task_spec="s2st es en",
+                                               maxlen=12, griffin_lim_iters=2)
+        assert loaded.speech_to_units(speech, 16000) == units16
+        assert loaded.units2units(units16)[0]["units"] == direct, source
+        if direct:
+            assert np.array_equal(loaded(speech)[0], s2s(speech)[0])
+    with pytest.raises(FileNotFoundError, match="unit_lm_train_config"):  # a CSST pack is not an S2ST one
+        from espnet_csst.utils.pretrained import resolve_pretrained
+
+        (tmp_path / "other").mkdir()
+        (tmp_path / "other" / "meta.yaml").write_text("files: {csst_model_file: m.pth}\nyaml_files: {}\n")
+        resolve_pretrained(tmp_path / "other", ("unit_lm_train_config",))

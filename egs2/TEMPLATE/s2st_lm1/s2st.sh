@@ -15,6 +15,7 @@
 #                   of the reference audio (the two ceilings)                        -> .../decode_<set>/{wav,asr}/
 #  11  score        ASR-BLEU (sacrebleu), unit accuracy; listening page              -> RESULTS.md, RESULTS.json,
 #                                                                                       exp/listen/index.md
+#  12  pack         unit LM of --pack_system + k-means + vocoder, one zip (Speech2Speech) -> exp/unit_lm_<sys>/packed.zip
 # Systems (the ablation): a: pure units throughout; b: interleaving at a constant ratio;
 # c: the scheduled interleaving of the config; d: c on the source side only.
 set -euo pipefail
@@ -27,7 +28,7 @@ SCRIPTS="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scripts"
 
 # ---- options (all settable as --name value) ------------------------------------------
 stage=1
-stop_stage=11
+stop_stage=12
 nj=2                      # parallel jobs for data preparation
 ngpu=0
 gpu_inference=false       # decode the unit LM on a GPU, as ESPnet's --gpu_inference (vocoder, ASR: a GPU when present)
@@ -70,11 +71,12 @@ system_d="--model_conf interleave_tgt=false"
 inference_config=conf/decode_unit_lm.yaml
 inference_model=valid.acc.best.pth
 n_listen=6                # test utterances on the listening page
+pack_system=c             # stage 12 packs this system (the method, by default)
 
 options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 # ---- end options
 
-usage() { print_usage "$0" 2 19; }
+usage() { print_usage "$0" 2 20; }
 
 parse_options "${options}" "$@"
 [[ "${token_type}" =~ ^(bpe|hugging_face)$ ]] || die "--token_type must be bpe or hugging_face, got '${token_type}'"
@@ -85,6 +87,7 @@ done
 for s in ${systems}; do
     [[ "${s}" =~ ^[abcd]$ ]] || die "--systems takes a, b, c and d, got '${s}'"
 done
+[[ "${pack_system}" =~ ^[abcd]$ ]] || die "--pack_system takes a, b, c or d, got '${pack_system}'"
 [[ "${dedup}" =~ ^(true|false)$ ]] || die "--dedup must be true or false, got '${dedup}'"
 [[ "${gpu_inference}" =~ ^(true|false)$ ]] || die "--gpu_inference must be true or false, got '${gpu_inference}'"
 [[ "${vocoder_type}" =~ ^(mel_gl|hifigan)$ ]] || die "--vocoder_type must be mel_gl or hifigan, got '${vocoder_type}'"
@@ -342,6 +345,13 @@ if run_stage 11 "score"; then
         --tgt_lang "${tgt_lang}" --valid_set "${valid_set}" --test_sets ${test_sets} "${sys_args[@]}" \
         --timings "${times_file}" --n_listen "${n_listen}" \
         --command "./run.sh (egs2/TEMPLATE/s2st_lm1/s2st.sh, stages ${stage}-${stop_stage}) on $(uname -n): $(nproc) CPU core(s), ngpu ${ngpu}, $(date -u '+%Y-%m-%d')"
+    end_stage
+fi
+
+if run_stage 12 "pack"; then
+    sdir="${expdir}/unit_lm_${pack_system}"
+    ${python} -m espnet_csst.bin.pack_s2st --model_dir "${sdir}" --model_file "${inference_model}" \
+        --kmeans "${units_dir}/kmeans.npz" --vocoder_dir "${vocoder_dir}" --out "${sdir}/packed.zip"
     end_stage
 fi
 

@@ -20,7 +20,6 @@ Writes the ``data`` section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from espnet_csst.tasks.csst import CSSTTask
 from espnet_csst.train.preprocessor import CSSTPreprocessor
 from espnet_csst.units.audio import load_mono, read_wav_scp
 from espnet_csst.units.features import build_feature_extractor
-from results_md import machine, write_section
+from results_md import header, write_section
 
 
 def prepare(work: Path, n_utts: int) -> tuple:
@@ -103,13 +102,8 @@ def main(argv=None) -> int:
     for k, v in rows.items():
         print(f"{k}: {v:.2f} s, {audio_s / v:.0f} audio s per s", flush=True)
 
-    cmd = " ".join(["python bench/bench_data.py", *sys.argv[1:]])
     lines = [
-        "## Data loading and feature extraction",
-        "",
-        f"- machine: {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
-        f"- date: {datetime.date.today().isoformat()}",
-        f"- command: `{cmd}`",
+        *header("## Data loading and feature extraction", "bench_data.py", sys.argv[1:]),
         f"- data: {n} generated Spanish utterances ({audio_s:.0f} s of audio, flac, 16 kHz) of the mini corpus; "
         f"batches of {args.batch_size}; second pass (page cache warm)",
         "",

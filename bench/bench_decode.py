@@ -27,7 +27,6 @@ bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import subprocess
 import sys
@@ -44,7 +43,7 @@ from bench_cpu_bf16 import build
 from espnet_csst.models import csst_model
 from espnet_csst.models.csst_model import resolve_cpu_bf16
 from peer import build_peer, save_peer
-from results_md import machine, write_section
+from results_md import header, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "egs2/mini_cs/csst1/conf/train_csst.yaml"
@@ -218,13 +217,9 @@ def main(argv=None) -> int:
     def rtf(key):
         return rows[key] / audio_s
 
-    cmd = " ".join(["python bench/bench_decode.py", *sys.argv[1:]])
     lines = [
-        "## Decoding: CSST (batched, KV cache) against ESPnet st_inference on the peer ST model",
-        "",
-        f"- machine: {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, no GPU lent",
-        f"- date: {datetime.date.today().isoformat()}",
-        f"- command: `{cmd}`",
+        *header("## Decoding: CSST (batched, KV cache) against ESPnet st_inference on the peer ST model",
+                "bench_decode.py", sys.argv[1:], ", no GPU lent"),
         f"- models (random weights): CSST egs2/mini_cs/csst1/conf/train_csst.yaml ({csst_params / 1e6:.2f} M "
         f"parameters, CPU bf16 autocast {'on from 16 hypotheses per step' if bf16 else 'off'}), peer conf/peer_st.yaml "
         f"({peer_params / 1e6:.2f} M, fp32, ESPnet's beam search); {args.n_utts} utterances of 2.5-4.7 s "

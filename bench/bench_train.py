@@ -18,7 +18,6 @@ bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import statistics
 import subprocess
@@ -26,7 +25,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
 import yaml
 
 from bench_cpu_bf16 import build, ids
@@ -34,7 +32,7 @@ from bench_decode import peak_rss_during
 from bench_moe import make_batch, step_fn, timed
 from espnet_csst.models.csst_model import resolve_cpu_bf16
 from peer import build_peer
-from results_md import machine, write_section
+from results_md import header, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "egs2/mini_cs/csst1/conf"
@@ -121,13 +119,9 @@ def main(argv=None) -> int:
         print(f"{name}: {med[name]:.3f} s/step, {audio_s / med[name]:.1f} audio s per s", flush=True)
     mem = {name: memory(name, args.batch_size, args.seconds) for name in MODELS}
 
-    cmd = " ".join(["python bench/bench_train.py", *sys.argv[1:]])
     lines = [
-        "## Training throughput and memory: CSST models against ESPnet's stock ST model",
-        "",
-        f"- machine: {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, no GPU lent",
-        f"- date: {datetime.date.today().isoformat()}",
-        f"- command: `{cmd}`",
+        *header("## Training throughput and memory: CSST models against ESPnet's stock ST model",
+                "bench_train.py", sys.argv[1:], ", no GPU lent"),
         f"- batch: {args.batch_size} utterances x {args.seconds} s ({audio_s:.1f} s of audio), 18 target and 35 "
         f"source tokens; forward + backward + AdamW; median of {args.steps} steps taken in turns; random weights; "
         "memory: a fresh process per model, peak RSS over 3 steps",

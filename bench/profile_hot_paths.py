@@ -16,19 +16,17 @@ before/after timing.
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 import tempfile
 from pathlib import Path
 
-import torch
 from torch.profiler import ProfilerActivity, profile
 
 from bench_decode import CSSTDecoder, build_csst, run_batches, utterances
 from bench_moe import step_fn
 from bench_train import build_model, full_batch
 from espnet_csst.models import csst_model
-from results_md import machine, write_section
+from results_md import header, write_section
 
 
 def top_ops(fn, n: int) -> tuple:
@@ -75,13 +73,9 @@ def main(argv=None) -> int:
     after = run_batches(dec, wavs, 1)
     print(f"greedy batch-1 decoding of 4 utterances: {before:.2f} s before, {after:.2f} s after", flush=True)
 
-    cmd = " ".join(["python bench/profile_hot_paths.py", *sys.argv[1:]])
     lines = [
-        "## Profile of the hot paths (torch.profiler) and the fix it led to",
-        "",
-        f"- machine: {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
-        f"- date: {datetime.date.today().isoformat()}",
-        f"- command: `{cmd}`",
+        *header("## Profile of the hot paths (torch.profiler) and the fix it led to", "profile_hot_paths.py",
+                sys.argv[1:]),
         "- model: egs2/mini_cs/csst1/conf/train_csst.yaml (MoE, CPU bf16 autocast), random weights",
         "",
         f"### {args.steps} training steps, batch 12 x 3.6 s",

@@ -24,6 +24,18 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
+def header(title: str, script: str, argv, machine_extra: str = "") -> list:
+    """The lines a section starts with: title, machine (+ torch and its threads), date, the command."""
+    import datetime
+
+    import torch
+
+    return [title, "", f"- machine: {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+                       + machine_extra,
+            f"- date: {datetime.date.today().isoformat()}",
+            f"- command: `{' '.join(['python', f'bench/{script}', *argv])}`"]
+
+
 def markers(name: str):
     return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
 

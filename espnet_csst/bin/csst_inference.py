@@ -13,6 +13,7 @@ the same step, and transformers' ``generate`` reuses the KV cache.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 import time
@@ -93,7 +94,7 @@ class Speech2Text:
             ])
         return out
 
-    @property
+    @functools.cached_property
     def fs(self) -> int:
         """The sample rate the model was trained on (its frontend's ``fs``; 16 kHz by default)."""
         from espnet2.utils.types import humanfriendly_parse_size_or_none
@@ -134,9 +135,7 @@ def split_batch(batch: Dict[str, torch.Tensor], i: int) -> Dict[str, torch.Tenso
     """Utterance ``i`` of a collated batch as a batch of one (padding trimmed by its ``*_lengths``)."""
     out = {}
     for name, value in batch.items():
-        if name.endswith("_lengths"):
-            out[name] = value[i : i + 1]
-        elif f"{name}_lengths" in batch:
+        if f"{name}_lengths" in batch:
             out[name] = value[i : i + 1, : int(batch[f"{name}_lengths"][i])]
         else:
             out[name] = value[i : i + 1]

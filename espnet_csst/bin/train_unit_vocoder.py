@@ -43,7 +43,9 @@ from __future__ import annotations
 import argparse
 import bisect
 import copy
+import functools
 import inspect
+import itertools
 import json
 import logging
 import math
@@ -74,6 +76,11 @@ class Example:
     units: torch.Tensor  # (T,)
     durations: torch.Tensor  # (T,) unit frames per unit (all 1 without deduplication)
     target: torch.Tensor  # log-mel (frames, n_mels) for mel_gl, waveform (samples,) for hifigan
+
+    @functools.cached_property
+    def frame_starts(self) -> List[int]:
+        """The unit frame each unit starts at, and the total: what every training window looks up."""
+        return [0, *itertools.accumulate(self.durations.tolist())]
 
 
 def _name_some(keys: List[str], n: int = 3) -> str:
@@ -132,9 +139,7 @@ def load_examples(units_file: Path, wav_scp: Path, durations_file: Optional[Path
 def random_window(ex: Example, segment_units: int, rng: random.Random) -> Tuple[int, int, int, int]:
     """``(first unit, end unit, first frame, end frame)`` of a random window of at most ``segment_units``
     unit frames (at least one unit, however long it lasts)."""
-    frame_starts = [0]
-    for d in ex.durations.tolist():
-        frame_starts.append(frame_starts[-1] + d)
+    frame_starts = ex.frame_starts
     total = frame_starts[-1]
     # the last unit a window may start at and still be full (or 0 for a short utterance)
     last_start = max(0, bisect.bisect_right(frame_starts, total - segment_units) - 1)

@@ -13,7 +13,7 @@ predicted duration at least 1 (a deduplicated unit always lasted one frame).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -52,6 +52,18 @@ class UnitDurationModel(nn.Module):
     def expand(self, x: torch.Tensor, durations: torch.Tensor) -> torch.Tensor:
         """Repeat unit ``t`` of each utterance ``durations[b, t]`` times: ``(B, max(sum d), C)``, zero padded."""
         return self.regulator(x, durations.to(x.device).long())
+
+
+def expand_units(model: Optional[UnitDurationModel], x: torch.Tensor, lengths: torch.Tensor,
+                 durations: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Unit-rate vectors -> unit-frame-rate vectors and frame counts: by ``durations`` (training), by
+    ``model``'s predictions (synthesis), or unchanged when the vocoder has no duration model."""
+    if model is None:
+        return x, lengths
+    if durations is None:
+        durations = model.predict(x, lengths)
+    durations = durations.to(x.device)
+    return model.expand(x, durations), durations.sum(1)
 
 
 def check_durations(units: Dict[str, List[int]], durations: Dict[str, List[int]], path: Path) -> None:

@@ -29,7 +29,7 @@ import torch.nn as nn
 from espnet2.gan_tts.hifigan import HiFiGANGenerator, HiFiGANMultiScaleMultiPeriodDiscriminator
 from espnet2.gan_tts.hifigan.loss import DiscriminatorAdversarialLoss, FeatureMatchLoss, GeneratorAdversarialLoss
 
-from espnet_csst.units.durations import UnitDurationModel, length_mask
+from espnet_csst.units.durations import UnitDurationModel, expand_units, length_mask
 from espnet_csst.units.vocoder import MelConfig, log_mel, masked_l1
 
 
@@ -82,12 +82,7 @@ class UnitHiFiGAN(nn.Module):
 
     def expand(self, x: torch.Tensor, lengths: torch.Tensor,
                durations: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        if self.durations is None:
-            return x, lengths
-        if durations is None:
-            durations = self.durations.predict(x, lengths)
-        durations = durations.to(x.device)
-        return self.durations.expand(x, durations), durations.sum(1)
+        return expand_units(self.durations, x, lengths, durations)
 
     def decode(self, x: torch.Tensor, frame_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Unit-frame vectors ``(B, F, C)`` -> ``(waveform (B, F * unit_hop), lengths in samples)``.
@@ -159,8 +154,8 @@ class UnitHiFiGANTrainer(nn.Module):
         adversarial = self.steps >= self.adversarial_start
         if adversarial:
             fake = self.discriminator(wav_hat[:, None])
-            with torch.no_grad():
-                real = self.discriminator(wav[:, None])
+            # with its graph: the discriminator's update below reuses it (feature matching detaches it)
+            real = self.discriminator(wav[:, None])
             adv, fm = self.adv_loss(fake), self.fm_loss(fake, real)
             loss = loss + self.lambda_adv * adv + self.lambda_fm * fm
             stats.update(adv=adv.item(), fm=fm.item())
@@ -170,8 +165,7 @@ class UnitHiFiGANTrainer(nn.Module):
         self.opt_g.step()
 
         if adversarial:
-            real_loss, fake_loss = self.disc_loss(self.discriminator(wav_hat.detach()[:, None]),
-                                                  self.discriminator(wav[:, None]))
+            real_loss, fake_loss = self.disc_loss(self.discriminator(wav_hat.detach()[:, None]), real)
             self.opt_d.zero_grad()
             (real_loss + fake_loss).backward()
             torch.nn.utils.clip_grad_norm_(self.discriminator.parameters(), 10.0)

@@ -39,7 +39,7 @@ import torch.nn as nn
 import torchaudio
 import yaml
 
-from espnet_csst.units.durations import UnitDurationModel, length_mask
+from espnet_csst.units.durations import UnitDurationModel, expand_units, length_mask
 from espnet_csst.utils.fileio import atomic_open, atomic_write_text
 
 CONFIG_NAME = "config.yaml"
@@ -225,13 +225,7 @@ class UnitMelVocoder(nn.Module):
 
     def expand(self, x: torch.Tensor, lengths: torch.Tensor,
                durations: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Unit-rate vectors -> unit-frame-rate vectors and frame counts (identity without durations)."""
-        if self.durations is None:
-            return x, lengths
-        if durations is None:
-            durations = self.durations.predict(x, lengths)
-        durations = durations.to(x.device)
-        return self.durations.expand(x, durations), durations.sum(1)
+        return expand_units(self.durations, x, lengths, durations)
 
     def forward(self, units: torch.Tensor, lengths: torch.Tensor,
                 durations: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:

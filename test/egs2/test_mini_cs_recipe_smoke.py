@@ -135,15 +135,20 @@ def test_single_stage_reruns_from_existing_outputs(recipe):
     assert {key(r): r["value"] for r in before} == {key(r): r["value"] for r in after}
 
 
+def experiment_sharing_stage_a(recipe: Path, name: str) -> Path:
+    """A second experiment dir that shares the first run's pre-trained LLM, statistics and stage A."""
+    exp = recipe / name
+    exp.mkdir(exist_ok=True)
+    for part in ("llm_pretrain", "stats_stageA", "stats_stageB", "stats_stageC", "csst_stageA"):
+        if not (exp / part).exists():
+            (exp / part).symlink_to(recipe / "exp" / part)
+    return exp
+
+
 def test_ot_align_selects_layers_and_trains_stage_b_with_the_loss(recipe):
     if not (recipe / "exp" / "csst_stageA" / "valid.acc.best.pth").exists():
         pytest.skip("needs the full run of the first test")
-    # a second experiment dir that shares the pre-trained LLM, statistics and stage A
-    ot = recipe / "exp_ot"
-    ot.mkdir(exist_ok=True)
-    for name in ("llm_pretrain", "stats_stageA", "stats_stageB", "stats_stageC", "csst_stageA"):
-        if not (ot / name).exists():
-            (ot / name).symlink_to(recipe / "exp" / name)
+    ot = experiment_sharing_stage_a(recipe, "exp_ot")
     proc = run(recipe, "--expdir", "exp_ot", "--stage", "8", "--stop_stage", "9", "--use_ot_align", "true",
                "--align_top_k", "1", "--ot_weight", "0.3")
     assert "| layer | R@1 |" in proc.stdout  # stage 8 prints its table
@@ -164,11 +169,7 @@ def test_train_launcher_runs_a_stage_data_parallel(recipe):
     external-launcher mode), from the first run's stage A."""
     if not (recipe / "exp" / "csst_stageA" / "valid.acc.best.pth").exists():
         pytest.skip("needs the full run of the first test")
-    ddp = recipe / "exp_ddp"
-    ddp.mkdir(exist_ok=True)
-    for name in ("llm_pretrain", "stats_stageA", "stats_stageB", "stats_stageC", "csst_stageA"):
-        if not (ddp / name).exists():
-            (ddp / name).symlink_to(recipe / "exp" / name)
+    ddp = experiment_sharing_stage_a(recipe, "exp_ddp")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -22,6 +22,7 @@ install_requires = [
     "numpy",
     "tqdm",
     "matplotlib",
+    "tensorboard",  # ESPnet's trainer logs to exp/<tag>/tensorboard by default
 ]
 
 setup(

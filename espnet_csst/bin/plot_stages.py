@@ -6,8 +6,9 @@
 
 ESPnet plots each stage per epoch; this shows the multi-stage schedule as a
 whole: the losses every ``log_interval`` steps, the transition weight
-lambda(t) of the replayed data, and the MoE projector's language and balance
-losses, with a line where each stage starts.
+lambda(t) of the replayed data, the MoE projector's language and balance
+losses, and the OT alignment loss at each aligned LLM layer (``loss_ot_l<k>``),
+with a line where each stage starts.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ PANELS = (
     ("loss", ("loss", "loss_ce", "loss_ce_current", "loss_ce_replay", "loss_ctc")),
     ("transition weight", ("transition_weight",)),
     ("MoE losses", ("loss_lang", "loss_balance")),
+    ("OT loss per layer", ("loss_ot",)),   # + every loss_ot_l<k> the logs have
 )
+OT_LAYER = re.compile(r"loss_ot_l\d+$")
 
 
 def _stats(text: str) -> Dict[str, float]:
@@ -65,14 +68,21 @@ def parse_log(path: Path) -> List[Tuple[int, Dict[str, float]]]:
     return [((epoch - 1) * per_epoch + end, stats) for epoch, end, stats in periodic]
 
 
+def panels_for(stages: List[Tuple[str, List[Tuple[int, Dict[str, float]]]]]) -> List[Tuple[str, Tuple[str, ...]]]:
+    """The panels (title, stats keys) that the logs have values for."""
+    seen = {k for _, entries in stages for _, s in entries for k in s}
+    ot_layers = tuple(sorted((k for k in seen if OT_LAYER.match(k)), key=lambda k: int(k[len("loss_ot_l"):])))
+    panels = [(title, keys + ot_layers if title == "OT loss per layer" else keys) for title, keys in PANELS]
+    return [(title, tuple(k for k in keys if k in seen)) for title, keys in panels if any(k in seen for k in keys)]
+
+
 def plot(stages: List[Tuple[str, List[Tuple[int, Dict[str, float]]]]], out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(title, keys) for title, keys in PANELS
-              if any(k in s for _, entries in stages for _, s in entries for k in keys)]
+    panels = panels_for(stages)
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)), sharex=True, squeeze=False)
     offset = 0
     for name, entries in stages:

@@ -401,7 +401,7 @@ def render_timings(timings: List[dict]) -> List[str]:
     return md_table(header, rows)
 
 
-def render_markdown(results: dict) -> str:
+def render_markdown(results: dict, results_dir: Path = Path(".")) -> str:
     lines = [f"# {results.get('title') or DEFAULT_TITLE}", ""]
     if results.get("header_note"):
         lines += [results["header_note"].rstrip(), ""]
@@ -422,7 +422,26 @@ def render_markdown(results: dict) -> str:
         lines += ["## Commands", ""] + render_commands(results["commands"]) + [""]
     if results.get("timings"):
         lines += ["## Wall time per stage", ""] + render_timings(results["timings"]) + [""]
+    if results.get("plots"):
+        lines += ["## Plots", ""] + render_plots(results["plots"], results_dir) + [""]
     return "\n".join(lines)
+
+
+def render_plots(plots: List[dict], results_dir: Path) -> List[str]:
+    """Links to the run's images (paths relative to RESULTS.md), marking any that are gone."""
+    lines = ["Made by this run (relative to this file); TensorBoard: `tensorboard --logdir exp`.", ""]
+    for p in plots:
+        missing = "" if (results_dir / p["path"]).exists() else " (not found)"
+        lines.append(f"- {p['label']}: [{p['path']}]({p['path']}){missing}")
+    return lines
+
+
+def parse_plot(spec: str) -> dict:
+    label, sep, path = spec.partition("=")
+    if not sep or not label.strip() or not path.strip():
+        raise ResultsError(f"--plot {spec!r}: expected LABEL=PATH, e.g. 'routing on test_cs=exp/csst_stageC/images/"
+                           "routing_test_cs.png'")
+    return {"label": label.strip(), "path": path.strip()}
 
 
 def format_stdout_table(rows: List[dict]) -> str:
@@ -459,6 +478,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--table", default=MAIN_TABLE,
                         help=f"section of RESULTS.md for the rows (default: the main '{MAIN_TABLE}' table)")
     parser.add_argument("--table_note", help="free text shown under the --table heading")
+    parser.add_argument("--plot", action="append", default=[], metavar="LABEL=PATH",
+                        help="a plot to link from RESULTS.md (repeatable; the given set replaces the stored one); "
+                             "PATH relative to --results_dir")
     parser.add_argument("--routing_json", type=Path,
                         help="also record routing_report's accuracies (routing.json) for this system/test set")
     parser.add_argument("--align_json", type=Path,
@@ -515,6 +537,8 @@ def update_results(results: dict, args: argparse.Namespace, new_rows: List[dict]
         results["header_note"] = args.header_note
     if args.table_note is not None:
         results.setdefault("table_notes", {})[args.table] = args.table_note
+    if args.plot:
+        results["plots"] = [parse_plot(spec) for spec in args.plot]
 
 
 def main(argv=None) -> int:
@@ -530,7 +554,7 @@ def main(argv=None) -> int:
         results = load_results(json_path)
         update_results(results, args, new_rows)
         atomic_write_text(json_path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        atomic_write_text(md_path, render_markdown(results))
+        atomic_write_text(md_path, render_markdown(results, args.results_dir))
     if new_rows:
         print(format_stdout_table(new_rows))
     logging.info("wrote %s and %s (%d rows)", json_path, md_path, len(results["rows"]))

@@ -232,3 +232,23 @@ def test_alignment_columns_at_the_layers_chosen_before_training(tmp_path):
     assert "| MRR_sel | OT_sel_before | OT_sel_after |" in md and "| 0.500 | 0.750 | 0.200 |" in md
     with pytest.raises(SystemExit):
         score(tmp_path, REF, system="x", extra=["--align_json", str(after)])
+
+
+def test_plots_are_linked_kept_on_rerender_and_missing_ones_marked(tmp_path):
+    res = tmp_path / "res"
+    (res / "exp" / "csst_stageC" / "images").mkdir(parents=True)
+    (res / "exp" / "csst_stageC" / "images" / "stages.png").write_bytes(b"png")
+    score(tmp_path, REF, extra=["--plot", "stages A-C=exp/csst_stageC/images/stages.png",
+                                "--plot", "routing on test_cs=exp/csst_stageC/images/routing_test_cs.png"])
+    md = (res / "RESULTS.md").read_text()
+    assert "## Plots" in md
+    assert "- stages A-C: [exp/csst_stageC/images/stages.png](exp/csst_stageC/images/stages.png)\n" in md
+    assert "routing_test_cs.png) (not found)" in md
+    # a later render without --plot keeps them; a new set replaces them
+    assert main(["--results_dir", str(res), "--render_only"]) == 0
+    assert "stages A-C" in (res / "RESULTS.md").read_text()
+    assert main(["--results_dir", str(res), "--render_only", "--plot", "only=exp/csst_stageC/images/stages.png"]) == 0
+    md = (res / "RESULTS.md").read_text()
+    assert "- only: " in md and "routing on test_cs" not in md
+    with pytest.raises(ValueError, match="LABEL=PATH"):
+        main(["--results_dir", str(res), "--render_only", "--plot", "no-separator"])

@@ -108,6 +108,14 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
     assert ("llm_text_ceiling", "test_cs", "BLEU") in got and ("llm_text_ceiling", "test_mono_es", "BLEU") in got
     md = (recipe / "RESULTS.md").read_text()
     assert "csst_stageC" in md and "peer_espnet_st" in md and "Wall time per stage" in md
+    # training visibility: TensorBoard logs, and RESULTS.md links to the plots under exp/<tag>/images/
+    for tag in ("csst_stageA", "csst_stageB", "csst_stageC", "peer_st"):
+        assert list((recipe / "exp" / tag / "tensorboard").rglob("events.out.tfevents.*")), tag
+    images = recipe / "exp" / "csst_stageC" / "images"
+    for name in ("loss.png", "acc.png", "stages.png", "routing_test_cs.png", "routing_test_mono_es.png"):
+        assert (images / name).stat().st_size > 0, name
+        assert f"(exp/csst_stageC/images/{name})" in md, name
+    assert "## Plots" in md and "(not found)" not in md
     n_test = len((recipe / "data" / "test_cs" / "wav.scp").read_text().splitlines())
     hyp = recipe / "exp" / "csst_stageC" / "decode_st_test_cs" / "1best_recog" / "text"
     assert len(hyp.read_text().splitlines()) == n_test
@@ -197,6 +205,7 @@ def test_unknown_option_lists_the_options(recipe):
     assert "unknown option '--no_such_option'" in proc.stderr and "--stage" in proc.stderr
     help_proc = subprocess.run(["./run.sh", "--help"], cwd=recipe, capture_output=True, text=True)
     assert help_proc.returncode == 0 and "--stop_stage" in help_proc.stdout and "train A" in help_proc.stdout
+    assert "--options" not in help_proc.stdout and "--options" not in proc.stderr  # not an option
 
 
 def test_ablation_script_scores_its_systems_into_their_table(recipe):
@@ -238,6 +247,10 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     layers = yaml.safe_load((sel / "align_layers" / "ot_layers.yaml").read_text())["model_conf"]["ot_layers"]
     conf_c = yaml.safe_load((sel / "csst_stageC" / "config.yaml").read_text())
     assert conf_c["model_conf"]["ot_layers"] == layers and conf_c["model_conf"]["ot_weight"] > 0
+    # the OT plots: ESPnet's curve per aligned layer, and stage 8's layer choice beside them
+    images = sel / "csst_stageC" / "images"
+    assert sorted(p.name for p in images.glob("loss_ot_l*.png")) == sorted(f"loss_ot_l{k}.png" for k in layers)
+    assert (images / "align_layers.png").stat().st_size > 0 and (images / "stages.png").stat().st_size > 0
     assert "## Ablation: inner-layer OT alignment" in md
     # a trained on code-switched data only, nothing replayed
     a_train = recipe / "dump_cs_only" / "raw" / "stageC_train"

@@ -88,8 +88,8 @@ peer_args=""              # extra st_train options for the peer
 peer_max_epoch=""
 peer_beside=false         # CPU: run the peer (stages 12-13) in the background beside stages 5-11, half the threads each
 
-options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 # ---- end options
+options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 
 usage() { print_usage "$0" 2 23; }
 
@@ -137,6 +137,10 @@ task_data_args() {  # task_data_args PREFIX DIR: data options of csst_train for 
     [ ! -f "${d}/replay" ] || echo "--${p}_data_path_and_name_and_type ${d}/replay,replay,text"
 }
 pretrained_llm() { config_has_pretrained_llm "${train_config}"; }  # then no text pre-training
+if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 6 ]; then  # before any statistics or training
+    # shellcheck disable=SC2086
+    check_projector_languages "${train_config}" ${languages} || die "fix ${train_config} or --languages"
+fi
 
 if run_stage 1 "data preparation"; then
     log "local/data.sh ${local_data_opts} -> data/"
@@ -405,6 +409,10 @@ if run_stage 10 "train stage C (code-switched ST)"; then
     for s in A B C; do trains "${s}" && logs+=("${s}=${expdir}/csst_stage${s}/train.log"); done
     ${python} -m espnet_csst.bin.plot_stages --out "${expdir}/csst_stageC/images/stages.png" "${logs[@]}" ||
         log "warning: no stage plot (see above)"
+    if [ -f "${expdir}/align_layers/layers.png" ]; then  # stage 8's choice, beside the curves it shaped
+        cp "${expdir}/align_layers/layers.png" "${expdir}/csst_stageC/images/align_layers.png"
+    fi
+    log "plots: ${expdir}/csst_stageC/images/ (stages.png: losses, transition weight, MoE and OT losses of A-C)"
     end_stage
 fi
 
@@ -447,6 +455,8 @@ if run_stage 11 "decode"; then
             ${python} -m espnet_csst.bin.routing_report --csst_train_config "${expdir}/csst_stageC/config.yaml" \
                 --csst_model_file "${expdir}/csst_stageC/${inference_model}" --data_dir "${raw}/test_st_${t}" \
                 --output_dir "${out}" > "${out}.log" 2>&1 || { tail -n 20 "${out}.log"; die "routing report failed; see ${out}.log"; }
+            mkdir -p "${expdir}/csst_stageC/images"
+            cp "${out}/routing.png" "${expdir}/csst_stageC/images/routing_${t}.png"
             log "$(grep -o "test_st_${t}: routing accuracy.*" "${out}.log")"
         done
     fi
@@ -475,6 +485,24 @@ results_note() {
 }
 
 if run_stage 14 "score"; then
+    # the plots RESULTS.md links to: ESPnet's curves per stage (images/<stat>.png, one per
+    # reported statistic, loss_ot_l<k> included) and the project's own
+    results_plots=()
+    add_plot() { [ ! -e "$2" ] || results_plots+=(--plot "$1=$2"); }
+    for s in A B C; do
+        add_plot "stage ${s}: loss (ESPnet, per epoch)" "${expdir}/csst_stage${s}/images/loss.png"
+        add_plot "stage ${s}: accuracy (ESPnet, per epoch)" "${expdir}/csst_stage${s}/images/acc.png"
+    done
+    add_plot "stages A-C on one step axis: losses, transition weight, MoE and OT losses" \
+        "${expdir}/csst_stageC/images/stages.png"
+    for f in "${expdir}"/csst_stageC/images/loss_ot_l*.png; do
+        l="${f##*loss_ot_l}"; add_plot "OT loss at LLM layer ${l%.png} (stage C, ESPnet, per epoch)" "${f}"
+    done
+    add_plot "layer selection for the OT loss: retrieval per LLM layer (stage 8)" \
+        "${expdir}/csst_stageC/images/align_layers.png"
+    for t in ${test_sets}; do
+        add_plot "MoE routing on ${t}: expert use per token language" "${expdir}/csst_stageC/images/routing_${t}.png"
+    done
     score() {  # score SYSTEM TEST TASK HYP REF DECODE_DIR COMMAND [score_results options]
         ${python} -m espnet_csst.bin.score_results --results_dir . --system "$1" --test_set "$2" \
             --task "$3" --hyp "$4" --ref "$5" --decode_dir "$6" --command "$7" "${@:8}" \
@@ -509,8 +537,8 @@ if run_stage 14 "score"; then
     done
     end_stage
     ${python} -m espnet_csst.bin.score_results --results_dir . --render_only --timings "${times_file}" \
-        --header_note "$(results_note)"
-    log "wrote RESULTS.md and RESULTS.json"
+        --header_note "$(results_note)" "${results_plots[@]}"
+    log "wrote RESULTS.md and RESULTS.json (plots linked: $(( ${#results_plots[@]} / 2 )))"
 fi
 
 if run_stage 15 "pack"; then

@@ -73,8 +73,8 @@ inference_model=valid.acc.best.pth
 n_listen=6                # test utterances on the listening page
 pack_system=c             # stage 12 packs this system (the method, by default)
 
-options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 # ---- end options
+options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 
 usage() { print_usage "$0" 2 20; }
 

@@ -3,12 +3,13 @@
 #   stage 1: generate the corpus with espeak-ng into ${MINI_CS} (see db.sh)
 #   stage 2: import its splits into data/<split> with absolute audio paths, validated
 set -euo pipefail
+. ./db.sh   # MINI_CS (where the corpus goes) and MINI_CS_PAIR (which language pair)
 
 stage=1
 stop_stage=2
 nj=2
 seed=0
-pair=es-en
+pair="${MINI_CS_PAIR:-es-en}"   # the recipe's db.sh may choose another pair (zh-en: egs2/mini_cs_zh)
 corpus_opts=""   # extra make_mini_corpus options, e.g. "--n_train_mono 300"
 
 while [ $# -gt 0 ]; do
@@ -25,14 +26,15 @@ while [ $# -gt 0 ]; do
 done
 
 . ./scripts/utils/data_lib.sh
-. ./db.sh
 . ./path.sh
 
 [ -n "${MINI_CS}" ] || die "MINI_CS is empty in db.sh; set it to the directory for the generated corpus"
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     if [ -f "${MINI_CS}/corpus.json" ]; then
-        log "Stage 1: corpus already generated in ${MINI_CS} (delete it to regenerate)"
+        have="$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["options"]["pair"])' "${MINI_CS}/corpus.json")"
+        [ "${have}" = "${pair}" ] || die "${MINI_CS} holds the ${have} corpus, not ${pair}: point MINI_CS (db.sh) elsewhere or delete it"
+        log "Stage 1: ${pair} corpus already generated in ${MINI_CS} (delete it to regenerate)"
     else
         log "Stage 1: generating the mini ${pair} corpus into ${MINI_CS} (seed ${seed}, nj ${nj})"
         # shellcheck disable=SC2086

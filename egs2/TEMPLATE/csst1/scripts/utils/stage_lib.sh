@@ -68,3 +68,23 @@ conf = yaml.safe_load(open(sys.argv[1], encoding="utf-8")) or {}
 sys.exit(0 if (conf.get("llm_conf") or {}).get("model_name_or_path") else 1)
 PYEOF
 }
+
+# check_projector_languages CONFIG LANG...: fails, naming the fix, when the training config's
+# MoE projector has no expert group for one of the corpus's languages (--languages).
+check_projector_languages() {
+    ${python:-python} - "$@" <<'PYEOF'
+import sys, yaml
+path, langs = sys.argv[1], sys.argv[2:]
+conf = yaml.safe_load(open(path, encoding="utf-8")) or {}
+if conf.get("projector") != "moe":
+    sys.exit(0)
+groups = (conf.get("projector_conf") or {}).get("languages")
+if groups is None:  # the class default
+    from espnet_csst.projectors.moe import MoEProjector
+    groups = list(MoEProjector.default_languages)
+missing = [lang for lang in langs if lang not in groups]
+if missing:
+    sys.exit(f"{path}: projector_conf.languages is {groups}, but --languages has {missing}: "
+             f"set projector_conf.languages to [{', '.join(langs)}] (one expert group per language)")
+PYEOF
+}

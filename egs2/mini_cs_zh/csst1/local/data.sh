@@ -1,0 +1,1 @@
+../../../mini_cs/csst1/local/data.sh

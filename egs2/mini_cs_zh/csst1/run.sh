@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The Mandarin-English mini recipe: the generator's second pair (zh-en), code-switched
+# Mandarin-English speech translated into English, next to ESPnet's stock ST model. Made by
+# following doc/tutorial.md ("Your own code-switched data"); the same model and budgets as
+# egs2/mini_cs/csst1, with expert groups for zh and en and token lists that hold the corpus's
+# 584 Chinese characters. No download; about 30 minutes on 2 CPU cores.
+#   ./run.sh                               # everything
+#   ./run.sh --stage 11 --stop_stage 14    # decode and score again
+#   ./run.sh --help                        # all options
+set -euo pipefail
+cd "$(dirname "$0")"
+. ./db.sh
+
+text="${MINI_CS}/text"
+# LLM pre-training text: "<task>_<src>_<tgt>|<source lines>|<target lines>|<sampling weight>"
+lm_text="st_zh_en|${text}/parallel.zh|${text}/parallel.en|0.45"
+lm_text+=" st_cs_en|${text}/parallel_cs.cs|${text}/parallel_cs.en|0.25"
+lm_text+=" asr_zh_zh|${text}/mono.zh|${text}/mono.zh|0.15"
+lm_text+=" asr_en_en|${text}/mono.en|${text}/mono.en|0.15"
+
+./csst.sh \
+    --tgt_lang en --languages "zh en" \
+    --asr_train_sets "train_asr_en train_mono_zh" \
+    --mono_train_sets "train_mono_zh" \
+    --cs_train_sets "train_cs" \
+    --replay_ratio_B 0.33 --replay_ratio_C 10 \
+    --mono_valid_set dev_mono --cs_valid_set dev_cs \
+    --test_sets "test_cs test_mono_zh" \
+    --lm_text "${lm_text}" \
+    --vocab_size 2000 --src_vocab_size 800 \
+    --train_config conf/train_csst.yaml \
+    --inference_config conf/decode_csst.yaml \
+    --peer_config conf/peer_st.yaml \
+    --peer_inference_config conf/peer_decode.yaml \
+    --llm_pretrain_args "--steps 800 --batch_size 64 --dev_bleu_interval 400" \
+    --stageA_args "--max_epoch 3" \
+    --stageB_args "--max_epoch 1" \
+    --stageC_args "--max_epoch 2 --model_conf transition_lambda_min=1.0" \
+    --peer_max_epoch 3 \
+    "$@"

@@ -62,6 +62,7 @@ frontend_choices = ClassChoices(
     classes=dict(default=DefaultFrontend, sliding_window=SlidingWindow, s3prl=S3prlFrontend),
     type_check=AbsFrontend,
     default="default",
+    optional=True,  # frontend: null for encoders that compute their own features (whisper_hf)
 )
 specaug_choices = ClassChoices(
     "specaug", classes=dict(specaug=SpecAug), type_check=AbsSpecAug, default=None, optional=True

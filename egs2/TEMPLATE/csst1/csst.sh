@@ -72,7 +72,7 @@ min_dur=0.3
 max_dur=20
 train_config=conf/train_csst.yaml
 llm_pretrain_args=""      # e.g. "--steps 300"
-train_args=""             # extra csst_train options for stages A-C, e.g. "--model_conf ctc_weight=0.5"
+train_args=""             # extra csst_train options for stages A-C and their statistics (6), e.g. "--model_conf ctc_weight=0.5"
 stageA_args=""            # extra csst_train options per stage, e.g. "--max_epoch 4"
 stageB_args=""
 stageC_args=""
@@ -304,13 +304,15 @@ if run_stage 6 "statistics"; then
     for st in stageA stageB stageC; do
         out="${expdir}/stats_${st}"
         log "collecting feature statistics and shapes of ${raw}/${st}_train -> ${out}"
-        # shellcheck disable=SC2046
+        # --train_args too (as ESPnet's asr.sh): the model is built, with the models it names
+        # shellcheck disable=SC2046,SC2086
         ${python} -m espnet_csst.bin.csst_train --collect_stats true --config "${train_config}" \
             --token_type "${token_type}" --token_list "${token_list}" --bpemodel "${bpemodel}" \
             "${src_token_args[@]}" --normalize none --num_workers "${nj}" \
             $(task_data_args train "${raw}/${st}_train") $(task_data_args valid "${raw}/${st}_valid") \
             --train_shape_file "${raw}/${st}_train/wav.scp" --valid_shape_file "${raw}/${st}_valid/wav.scp" \
-            --output_dir "${out}" > "${out}.log" 2>&1 || { tail -n 30 "${out}.log"; die "statistics failed; see ${out}.log"; }
+            ${train_args} --output_dir "${out}" > "${out}.log" 2>&1 ||
+            { tail -n 30 "${out}.log"; die "statistics failed; see ${out}.log"; }
     done
     end_stage
 fi

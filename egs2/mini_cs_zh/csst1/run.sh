@@ -27,7 +27,7 @@ lm_text+=" asr_en_en|${text}/mono.en|${text}/mono.en|0.15"
     --mono_valid_set dev_mono --cs_valid_set dev_cs \
     --test_sets "test_cs test_mono_zh" \
     --lm_text "${lm_text}" \
-    --vocab_size 2000 --src_vocab_size 800 \
+    --vocab_size 1500 --src_vocab_size 800 \
     --train_config conf/train_csst.yaml \
     --inference_config conf/decode_csst.yaml \
     --peer_config conf/peer_st.yaml \

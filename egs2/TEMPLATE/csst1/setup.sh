@@ -7,8 +7,9 @@
 # run.sh names those sets and calls ./csst.sh (doc/tutorial.md walks through both).
 set -euo pipefail
 
-template="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
-conf_from="$(realpath -m "${template}/../../mini_cs/csst1/conf")"
+# paths as given (symlinks kept), so that the links below are ../../TEMPLATE/csst1/...
+template="$(cd "$(dirname "$0")" && pwd)"
+conf_from="$(realpath -m -s "${template}/../../mini_cs/csst1/conf")"
 target=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -28,7 +29,7 @@ fi
 
 mkdir -p "${target}/conf" "${target}/local"
 # relative links, so that the checkout can be moved
-rel="$(realpath --relative-to="$(cd "${target}" && pwd)" "${template}")"
+rel="$(realpath -s --relative-to="$(cd "${target}" && pwd)" "${template}")"
 for name in csst.sh path.sh scripts; do
     ln -s "${rel}/${name}" "${target}/${name}"
 done

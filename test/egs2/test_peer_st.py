@@ -140,7 +140,7 @@ def test_peer_st_trains_and_decodes_from_a_path_with_a_space(tmp_path, mini_corp
 def test_help_and_unknown_option():
     r = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True)
     assert r.returncode == 0
-    for opt in ("--stage", "--train_dir", "--test_sets", "--inference_nj", "--ngpu"):
+    for opt in ("--stage", "--train_dir", "--test_sets", "--inference_nj", "--ngpu", "--gpu_inference"):
         assert opt in r.stdout
     r = subprocess.run(["bash", str(SCRIPT), "--bogus", "1"], capture_output=True, text=True)
     assert r.returncode == 1
@@ -151,6 +151,7 @@ def test_help_and_unknown_option():
     (["--stage", "3", "--exp_dir", "nowhere", "--test_sets", "x", "--inference_config", "y"],
      "not found"),
     (["--nj", "two"], "--nj must be a non-negative integer"),
+    (["--gpu_inference", "1"], "--gpu_inference must be true or false"),
 ])
 def test_bad_arguments_fail_with_one_line(tmp_path, args, message):
     r = subprocess.run(["bash", str(SCRIPT), *args], cwd=tmp_path, capture_output=True,

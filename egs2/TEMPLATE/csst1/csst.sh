@@ -247,7 +247,8 @@ peer() {
         --valid_dir "${raw}/peer_valid" --test_sets "${tests# }" --token_list "${token_list}" \
         --bpemodel "${bpemodel}" "${src_token_args[@]}" --exp_dir "${expdir}/peer_st" --config "${peer_config}" \
         --inference_config "${peer_inference_config}" --nj "${nj}" --inference_nj "${inference_nj}" \
-        --ngpu "${ngpu}" --train_args "${peer_args}" --python "${python}" "${epoch_opt[@]}"
+        --ngpu "${ngpu}" --gpu_inference "${gpu_inference}" --train_args "${peer_args}" --python "${python}" \
+        "${epoch_opt[@]}"
 }
 
 # With --peer_beside true the peer trains beside the LLM-based model, each with half the

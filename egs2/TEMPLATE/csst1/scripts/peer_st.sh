@@ -24,12 +24,13 @@ inference_model=valid.acc.ave.pth   # file in exp_dir; falls back to the best th
 nj=1                  # jobs for stage 1 (statistics)
 inference_nj=2        # jobs per test dir for stage 3
 ngpu=0
+gpu_inference=false   # decode on a GPU (one per job), as ESPnet's --gpu_inference
 max_epoch=""          # overrides the config's max_epoch when given
 train_args=""         # extra st_train options, word-split (e.g. "--num_iters_per_epoch 10")
 inference_args=""     # extra st_inference options, word-split
 python=python
 
-options="--stage --stop_stage --train_dir --valid_dir --test_sets --token_list --bpemodel --src_token_list --src_bpemodel --exp_dir --config --inference_config --inference_model --nj --inference_nj --ngpu --max_epoch --train_args --inference_args --python"
+options="--stage --stop_stage --train_dir --valid_dir --test_sets --token_list --bpemodel --src_token_list --src_bpemodel --exp_dir --config --inference_config --inference_model --nj --inference_nj --ngpu --gpu_inference --max_epoch --train_args --inference_args --python"
 
 usage() {
     sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
@@ -51,7 +52,8 @@ Usage: ${0##*/} [options]
   --inference_model NAME  model file in exp_dir to decode with (default: ${inference_model})
   --nj N                  statistics jobs (default: ${nj})
   --inference_nj N        decoding jobs per test dir (default: ${inference_nj})
-  --ngpu N                GPUs for training; decoding uses 1 when N > 0 (default: ${ngpu})
+  --ngpu N                GPUs for training (default: ${ngpu})
+  --gpu_inference BOOL    decode on a GPU, one per job (default: ${gpu_inference})
   --max_epoch N           override the config's max_epoch
   --train_args "ARGS"     extra st_train options
   --inference_args "ARGS" extra st_inference options
@@ -67,7 +69,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
         --stage|--stop_stage|--train_dir|--valid_dir|--test_sets|--token_list|--bpemodel|--src_token_list|--src_bpemodel|--exp_dir|\
-        --config|--inference_config|--inference_model|--nj|--inference_nj|--ngpu|--max_epoch|\
+        --config|--inference_config|--inference_model|--nj|--inference_nj|--ngpu|--gpu_inference|--max_epoch|\
         --train_args|--inference_args|--python)
             [ $# -ge 2 ] || die "option '$1' needs a value (options: ${options})"
             printf -v "${1#--}" '%s' "$2"
@@ -79,6 +81,7 @@ done
 for v in stage stop_stage nj inference_nj ngpu; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
+[[ "${gpu_inference}" =~ ^(true|false)$ ]] || die "--gpu_inference must be true or false, got '${gpu_inference}'"
 [ -z "${max_epoch}" ] || [[ "${max_epoch}" =~ ^[0-9]+$ ]] || die "--max_epoch must be an integer, got '${max_epoch}'"
 [ "${nj}" -ge 1 ] && [ "${inference_nj}" -ge 1 ] || die "--nj and --inference_nj must be >= 1"
 
@@ -249,7 +252,7 @@ if run_stage 3; then
         done
     fi
     [ -e "${model}" ] || die "no model file in ${exp_dir} (looked for ${inference_model}, valid.acc.{ave,best}.pth, valid.loss.best.pth, latest.pth)"
-    [ "${ngpu}" -gt 0 ] && _ngpu=1 || _ngpu=0
+    [ "${gpu_inference}" = true ] && _ngpu=1 || _ngpu=0
     read -r -a tests <<< "${test_sets}"
     for test_dir in "${tests[@]}"; do
         need_file "${test_dir}/wav.scp" "a test data dir needs wav.scp"

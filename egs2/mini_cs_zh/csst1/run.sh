@@ -3,7 +3,7 @@
 # Mandarin-English speech translated into English, next to ESPnet's stock ST model. Made by
 # following doc/tutorial.md ("Your own code-switched data"); the same model and budgets as
 # egs2/mini_cs/csst1, with expert groups for zh and en and token lists that hold the corpus's
-# 584 Chinese characters. No download; about 30 minutes on 2 CPU cores.
+# 584 Chinese characters. No download; under an hour on 2 CPU cores (stage times: RESULTS.md).
 #   ./run.sh                               # everything
 #   ./run.sh --stage 11 --stop_stage 14    # decode and score again
 #   ./run.sh --help                        # all options

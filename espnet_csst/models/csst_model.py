@@ -90,23 +90,39 @@ def _cpu_bf16(enabled: bool, device: torch.device):
                           enabled=enabled and device.type == "cpu")
 
 
-def flag_nonfinite_loss(model: torch.nn.Module, loss: torch.Tensor, stats: Dict) -> None:
-    """Count and log a NaN/inf loss.
+def flag_nonfinite_loss(model: torch.nn.Module, loss: torch.Tensor, stats: Dict) -> torch.Tensor:
+    """Count and log a NaN/inf loss; returns the loss to backpropagate.
 
-    The loss itself is returned unchanged: its gradients are then non-finite,
-    and ESPnet's trainer skips the update of a step whose gradient norm is not
-    finite ("The grad norm is nan. Skipping updating the model."), so training
-    goes on from the last good weights; ESPnet's reporter leaves the non-finite
-    ``loss`` value out of its averages. ``nonfinite_loss`` (the share of such
-    batches) shows in the epoch summaries; ``model.n_nonfinite_loss`` counts them.
+    On one process the loss is returned unchanged: its gradients are then
+    non-finite, and ESPnet's trainer skips the update of a step whose gradient
+    norm is not finite ("The grad norm is nan. Skipping updating the model."),
+    so training goes on from the last good weights.
+
+    Under DDP that is not enough. A NaN forward can leave parameters out of the
+    graph (NaN routing logits send no token to some experts), and DDP's
+    gradient all-reduce then waits on buckets that this rank never fills: the
+    ranks fall out of step ("collective mismatch", or "Expected to have finished
+    reduction" on the next step). So a distributed rank backpropagates an exact
+    zero through every trainable parameter instead. Its batch adds nothing, and
+    the other ranks' batches update the model.
+
+    ESPnet's reporter leaves the non-finite ``loss`` value out of its averages.
+    ``nonfinite_loss`` (the share of such batches) shows in the epoch summaries,
+    and ``model.n_nonfinite_loss`` counts them.
     """
     finite = bool(torch.isfinite(loss.detach()).all())
     stats["nonfinite_loss"] = 0.0 if finite else 1.0
     if finite:
-        return
+        return loss
     model.n_nonfinite_loss = getattr(model, "n_nonfinite_loss", 0) + 1
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized() \
+        and torch.distributed.get_world_size() > 1
     logging.warning(f"non-finite loss ({float(loss.detach())}) in this batch, {model.n_nonfinite_loss} so far: "
-                    "its update is skipped. Many of them point at bad input or too high a learning rate")
+                    + ("this rank contributes a zero gradient" if distributed else "its update is skipped")
+                    + ". Many of them point at bad input or too high a learning rate")
+    if not distributed:
+        return loss
+    return sum(p.sum() for p in model.parameters() if p.requires_grad) * 0.0
 
 
 #: Decoding autocasts to bf16 on CPU only from this many hypotheses (batch x beam) per step:
@@ -465,7 +481,7 @@ class ESPnetCSSTModel(AbsESPnetModel):
             stats.update(ot_stats)
         stats.update(aux_stats)
         stats["loss"] = loss.detach()
-        flag_nonfinite_loss(self, loss, stats)
+        loss = flag_nonfinite_loss(self, loss, stats)
         loss, stats, weight = force_gatherable(
             (loss, uniform_stats(stats, loss.device), torch.tensor(int(keep.sum()))), loss.device)
         return loss, stats, weight

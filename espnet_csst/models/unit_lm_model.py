@@ -201,7 +201,7 @@ class ESPnetUnitLMModel(AbsESPnetModel):
         batch_size = src_units.size(0)
         stats = dict(loss=loss.detach(), acc=acc, unit_acc=unit_acc, interleave_p=torch.tensor(p),
                      text_share=text_share)
-        flag_nonfinite_loss(self, loss, stats)
+        loss = flag_nonfinite_loss(self, loss, stats)
         return force_gatherable((loss, uniform_stats(stats, device), batch_size), device)
 
     def next_token_logits(self, ids, labels, unit_pos, mask):

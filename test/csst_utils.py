@@ -152,16 +152,54 @@ def subprocess_env() -> dict:
     return env
 
 
-def shrink_config(src: Path, dst: Path, update: dict) -> None:
-    """Write ``src``'s YAML to ``dst`` with ``update`` merged in (role ``*_conf`` dicts key by key;
-    ``llm_conf`` replaced whole), for micro-sized recipe runs."""
-    import yaml
-
-    conf = yaml.safe_load(src.read_text(encoding="utf-8"))
+def merge_micro(conf: dict, update: dict) -> dict:
+    """``conf`` with ``update`` merged in (role ``*_conf`` dicts key by key; ``llm_conf`` replaced
+    whole) and no ``batch_bins``, for micro-sized recipe runs."""
     conf.pop("batch_bins", None)
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(conf.get(key), dict) and key != "llm_conf":
             conf[key] = {**conf[key], **value}
         else:
             conf[key] = value
+    return conf
+
+
+def shrink_config(src: Path, dst: Path, update: dict) -> None:
+    """Write ``src``'s YAML to ``dst`` with ``update`` merged in (:func:`merge_micro`)."""
+    import yaml
+
+    conf = merge_micro(yaml.safe_load(src.read_text(encoding="utf-8")), update)
     dst.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
+
+
+# ------------------------------------------------------------------ two gloo ranks
+def _gloo_rank(rank: int, fn, port: int, out) -> None:
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        fn(rank, out)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def run_two_gloo_ranks(fn, timeout: float = 120.0) -> dict:
+    """Run ``fn(rank, out)`` (a module-level function) in two spawned gloo ranks; returns what they
+    put in the shared dict ``out``. Fails, instead of waiting forever, if the ranks hang."""
+    import socket
+    import time
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    ctx = mp.spawn(_gloo_rank, args=(fn, port, out), nprocs=2, join=False)
+    deadline = time.time() + timeout
+    try:
+        while not ctx.join(timeout=5):
+            assert time.time() < deadline, "the ranks hung"
+    finally:
+        for p in ctx.processes:
+            if p.is_alive():
+                p.terminate()
+    return dict(out)

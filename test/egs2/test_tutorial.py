@@ -47,6 +47,7 @@ def blocks(kind: str):
 def micro_config(name: str, conf: dict) -> dict:
     """The config at micro size; pretrained parts (named by model_name_or_path) are left alone:
     the test points them at tiny local models instead."""
+    from test.csst_utils import merge_micro
     from test.egs2.test_mini_cs_recipe_smoke import MICRO_CSST, MICRO_PEER
 
     if name == "peer_decode.yaml":  # ESPnet's st_inference: as it is
@@ -60,13 +61,7 @@ def micro_config(name: str, conf: dict) -> dict:
                  if not (k == "encoder_conf" and conf["encoder"] != "conformer")
                  and not (k == "frontend_conf" and conf.get("frontend", "default") != "default")
                  and not (k == "llm_conf" and "model_name_or_path" in conf.get("llm_conf", {}))}
-    conf.pop("batch_bins", None)
-    for key, value in micro.items():
-        if isinstance(value, dict) and isinstance(conf.get(key), dict) and key != "llm_conf":
-            conf[key] = {**conf[key], **value}
-        else:
-            conf[key] = value
-    return conf
+    return merge_micro(conf, micro)
 
 
 def shrink_confs(src: Path, dst: Path) -> None:

@@ -1,13 +1,10 @@
 """flag_nonfinite_loss under DDP: a NaN batch on one rank, whose graph leaves parameters out,
 must not put the ranks out of step (as it did in the recipe's stage B under --train_launcher)."""
 
-import socket
-import time
-
 import torch
-import torch.multiprocessing as mp
 
 from espnet_csst.models.csst_model import flag_nonfinite_loss
+from test.csst_utils import run_two_gloo_ranks
 
 
 class TwoPart(torch.nn.Module):
@@ -26,37 +23,21 @@ class TwoPart(torch.nn.Module):
         return flag_nonfinite_loss(self, loss, stats), stats
 
 
-def _rank(rank: int, port: int, out):
-    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    try:
-        model = torch.nn.parallel.DistributedDataParallel(TwoPart())
-        optim = torch.optim.SGD(model.parameters(), lr=0.1)
-        x = torch.randn(4, 3, generator=torch.Generator().manual_seed(rank))
-        for step in range(3):
-            optim.zero_grad()
-            loss, stats = model(x, nan=(rank == 1 and step == 0))
-            loss.backward()
-            optim.step()
-            out[f"flag{rank}_{step}"] = stats["nonfinite_loss"]
-        out[f"weights{rank}"] = [p.detach().clone() for p in model.module.parameters()]
-    finally:
-        torch.distributed.destroy_process_group()
+def _rank(rank: int, out):
+    model = torch.nn.parallel.DistributedDataParallel(TwoPart())
+    optim = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(rank))
+    for step in range(3):
+        optim.zero_grad()
+        loss, stats = model(x, nan=(rank == 1 and step == 0))
+        loss.backward()
+        optim.step()
+        out[f"flag{rank}_{step}"] = stats["nonfinite_loss"]
+    out[f"weights{rank}"] = [p.detach().clone() for p in model.module.parameters()]
 
 
 def test_a_nan_batch_on_one_rank_keeps_the_ranks_in_step():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = mp.Manager().dict()
-    ctx = mp.spawn(_rank, args=(port, out), nprocs=2, join=False)
-    deadline = time.time() + 120
-    try:
-        while not ctx.join(timeout=5):
-            assert time.time() < deadline, "the ranks hung"
-    finally:
-        for p in ctx.processes:
-            if p.is_alive():
-                p.terminate()
+    out = run_two_gloo_ranks(_rank)
     assert out["flag1_0"] == 1.0 and out["flag0_0"] == 0.0 and out["flag1_1"] == 0.0
     for w0, w1 in zip(out["weights0"], out["weights1"]):
         assert torch.isfinite(w0).all() and torch.equal(w0, w1)

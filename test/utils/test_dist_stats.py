@@ -5,41 +5,27 @@ Without uniform_stats the ranks would call all_gather for different keys and wai
 recursive_average completes and each value is averaged over the ranks that had it.
 """
 
-import socket
-import time
-
 import torch
-import torch.multiprocessing as mp
 
 from espnet_csst.utils.dist_stats import uniform_stats
+from test.csst_utils import run_two_gloo_ranks
 
 
-def _rank(rank: int, port: int, out):
+def _rank(rank: int, out):
     from espnet2.torch_utils.recursive_op import recursive_average
 
-    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    try:
-        stats = ({"loss": torch.tensor(1.0), "load_es_e0": torch.tensor(0.5), "acc": None} if rank == 0
-                 else {"loss": torch.tensor(3.0), "load_en_e1": torch.tensor(0.25), "acc": torch.tensor(0.75)})
-        uni = uniform_stats(stats, torch.device("cpu"))
-        out[f"keys{rank}"] = list(uni)
-        # what ESPnet's trainer does with a batch's stats (tensors of shape (1,) after force_gatherable)
-        avg, weight = recursive_average({k: v.reshape(1) for k, v in uni.items()}, torch.ones(1), distributed=True)
-        out[f"avg{rank}"] = {k: float(v) for k, v in avg.items()}
-        out[f"weight{rank}"] = float(weight)
-    finally:
-        torch.distributed.destroy_process_group()
+    stats = ({"loss": torch.tensor(1.0), "load_es_e0": torch.tensor(0.5), "acc": None} if rank == 0
+             else {"loss": torch.tensor(3.0), "load_en_e1": torch.tensor(0.25), "acc": torch.tensor(0.75)})
+    uni = uniform_stats(stats, torch.device("cpu"))
+    out[f"keys{rank}"] = list(uni)
+    # what ESPnet's trainer does with a batch's stats (tensors of shape (1,) after force_gatherable)
+    avg, weight = recursive_average({k: v.reshape(1) for k, v in uni.items()}, torch.ones(1), distributed=True)
+    out[f"avg{rank}"] = {k: float(v) for k, v in avg.items()}
+    out[f"weight{rank}"] = float(weight)
 
 
 def test_ranks_agree_on_keys_and_espnet_averages_what_each_had():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = mp.Manager().dict()
-    ctx = mp.spawn(_rank, args=(port, out), nprocs=2, join=False)
-    deadline = time.time() + 120
-    while not ctx.join(timeout=5):
-        assert time.time() < deadline, "the ranks hung"
+    out = run_two_gloo_ranks(_rank)
     assert out["keys0"] == out["keys1"] == ["acc", "load_en_e1", "load_es_e0", "loss"]
     for rank in (0, 1):
         avg = out[f"avg{rank}"]

@@ -40,8 +40,8 @@ import numpy as np
 import torch
 import yaml
 
-from espnet_csst.bin.score_results import normalise_lc_rm
 from espnet_csst.data.datadir import read_map
+from espnet_csst.scoring.metrics import normalise_lc_rm
 from espnet_csst.units.audio import load_mono
 from espnet_csst.utils.fileio import atomic_open
 

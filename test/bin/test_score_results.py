@@ -6,8 +6,8 @@ import logging
 import pytest
 import sacrebleu
 
-from espnet_csst.bin import score_results
 from espnet_csst.bin.score_results import main
+from espnet_csst.scoring import metrics
 
 REF = {
     "u1": "Hello, World! How are you today?",
@@ -60,7 +60,7 @@ def test_bleu_and_chrf_equal_sacrebleu_and_record_signature(tmp_path):
 
 
 def test_lc_rm_ignores_case_and_punctuation_but_cased_does_not(tmp_path):
-    hyp = {k: score_results.remove_punctuation(v).upper() for k, v in REF.items()}
+    hyp = {k: metrics.remove_punctuation(v).upper() for k, v in REF.items()}
     got = values(score(tmp_path, hyp))
     assert got["BLEU_lc.rm"] == 100.0 and got["chrF_lc.rm"] == 100.0
     assert got["BLEU"] < 50 and got["chrF"] < 50
@@ -69,10 +69,10 @@ def test_lc_rm_ignores_case_and_punctuation_but_cased_does_not(tmp_path):
 
 
 def test_asr_is_case_and_punctuation_insensitive_and_counts_errors(tmp_path):
-    hyp = {k: score_results.remove_punctuation(v).upper() for k, v in REF.items()}
+    hyp = {k: metrics.remove_punctuation(v).upper() for k, v in REF.items()}
     hyp["u3"] = "the cat sat on a mat near the door"  # one substitution
     rows = {r["metric"]: r for r in score(tmp_path, hyp, task="asr")["rows"]}
-    n_words = sum(len(score_results.normalise_lc_rm(v).split()) for v in REF.values())
+    n_words = sum(len(metrics.normalise_lc_rm(v).split()) for v in REF.values())
     assert rows["WER"]["n_errors"] == 1 and rows["WER"]["n_ref"] == n_words
     assert rows["WER"]["value"] == round(100 / n_words, 2)
     assert rows["CER"]["n_errors"] == 3  # "the" -> "a": 1 substitution + 2 deletions

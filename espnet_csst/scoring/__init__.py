@@ -1,0 +1,1 @@
+"""Scoring of decoding output and upkeep of a recipe's RESULTS.json / RESULTS.md."""

@@ -36,13 +36,20 @@ of the chosen vocoder class (``embed_dim``, ``channels``, ...), and for
 ``HiFiGANMultiScaleMultiPeriodDiscriminator``). Outputs in ``--out_dir``:
 ``config.yaml``, ``model.pth`` (atomic), ``loss.png`` (train/valid L1) and
 ``train.log`` (one JSON summary line).
+
+Like ESPnet's trainer, a run resumes (``--resume true``, the default): every
+``--checkpoint_interval`` steps and at the end it writes ``checkpoint.pth``
+(atomically: the model, the optimisers, the random generators, the history and
+the best weights so far), and a rerun with the same options continues from it
+to the same weights as an uninterrupted run; a rerun of a finished run only
+writes the outputs again. A checkpoint of other options (vocoder type,
+``--steps``, model options) stops the run; ``--resume false`` starts over.
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
-import copy
 import functools
 import inspect
 import itertools
@@ -52,22 +59,26 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import yaml
+from espnet2.utils.types import str2bool
 from tqdm import tqdm
 
 from espnet_csst.units.audio import load_mono, read_wav_scp
 from espnet_csst.units.durations import check_durations
-from espnet_csst.units.vocoder import log_mel, pad_units, read_units, save_vocoder, vocoder_classes
-from espnet_csst.utils.fileio import atomic_savefig, atomic_write_text
+from espnet_csst.units.hifigan import UnitHiFiGANTrainer
+from espnet_csst.units.mel import log_mel
+from espnet_csst.units.vocoder import pad_units, read_units, save_vocoder, vocoder_classes
+from espnet_csst.utils.fileio import atomic_open, atomic_savefig, atomic_write_text
 
 #: options of train_unit_vocoder's --config beyond the model class's constructor arguments
 EXTRA_OPTIONS = {"mel_gl": set(), "hifigan": {"discriminator"}}
 DEFAULT_LR = {"mel_gl": 2e-3, "hifigan": 2e-4}
+CHECKPOINT_NAME = "checkpoint.pth"
 
 
 @dataclass
@@ -267,6 +278,10 @@ def get_parser():
                    help="drop utterances whose unit frames and audio length (in unit frames) differ by more")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log_interval", type=int, default=50)
+    p.add_argument("--resume", type=str2bool, default=True,
+                   help="continue from <out_dir>/checkpoint.pth if there is one (false: start over)")
+    p.add_argument("--checkpoint_interval", type=int, default=None,
+                   help="steps between checkpoints (default: --log_interval)")
     return p
 
 
@@ -277,6 +292,238 @@ def check_args(parser, args) -> None:
         parser.error("--durations and --valid_durations go together (both sets deduplicated, or neither)")
     if args.steps < 1 or args.batch_size < 1 or args.segment_units < 1 or args.log_interval < 1:
         parser.error("--steps, --batch_size, --segment_units and --log_interval must be positive")
+    if args.checkpoint_interval is None:
+        args.checkpoint_interval = args.log_interval
+    if args.checkpoint_interval < 1:
+        parser.error("--checkpoint_interval must be positive")
+
+
+class MelGLTraining:
+    """AdamW with linear warmup then cosine decay (a LambdaLR) around a :class:`UnitMelVocoder`."""
+
+    def __init__(self, model, train: List[Example], valid_batches, lr: float, warmup: int, steps: int,
+                 use_durations: bool, device):
+        # Start the output layer at the mean training log-mel: the first steps then refine
+        # spectral shape instead of spending themselves on the global offset (~ -8 in log units).
+        with torch.no_grad():
+            model.out.bias.copy_(torch.cat([e.target for e in train]).mean(0))
+        self.model = model.to(device).train()
+        self.valid_batches, self.use_durations = valid_batches, use_durations
+        self.opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: lr_factor(step, warmup, steps))
+
+    def step(self, batch, step: int) -> Dict[str, float]:
+        units, lengths, durations, target, target_lengths = batch
+        loss, stats = self.model.loss(units, lengths, target, target_lengths,
+                                      durations if self.use_durations else None)
+        self.opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
+        self.sched.step()
+        return stats
+
+    def valid_l1(self) -> float:
+        return mel_valid_loss(self.model, self.valid_batches)
+
+    def state(self) -> dict:
+        # LambdaLR.state_dict leaves the lambda out (a function): the resumed run rebuilds it from its
+        # own --steps (checked against the checkpoint) and --warmup (like --lr, the caller's to keep).
+        return {"opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+
+    def load_state(self, state: dict) -> None:
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+
+
+class HiFiGANTraining:
+    """:class:`UnitHiFiGANTrainer` (discriminator, losses, one AdamW per network) with the same LR schedule."""
+
+    def __init__(self, model, disc_options: Optional[dict], valid_batches, lr: float, warmup: int, steps: int,
+                 adversarial_start: int, use_durations: bool, device):
+        self.model = model
+        self.trainer = UnitHiFiGANTrainer(model, disc_options, lr=lr, adversarial_start=adversarial_start)
+        self.trainer.to(device).train()
+        self.valid_batches, self.use_durations = valid_batches, use_durations
+        self.lr, self.warmup, self.steps = lr, warmup, steps
+
+    def step(self, batch, step: int) -> Dict[str, float]:
+        # the LR is a function of the step alone: nothing to save for it
+        self.trainer.set_lr_factor(lr_factor(step, self.warmup, self.steps), self.lr)
+        units, lengths, durations, wav, wav_lengths = batch
+        return self.trainer.step(units, lengths, wav, wav_lengths, durations if self.use_durations else None)
+
+    def valid_l1(self) -> float:
+        return self.trainer.valid_mel_l1(self.valid_batches)
+
+    def state(self) -> dict:
+        return self.trainer.training_state()
+
+    def load_state(self, state: dict) -> None:
+        self.trainer.load_training_state(state)
+
+
+@dataclass
+class Progress:
+    """Where a run stands between two steps (with the model and the optimisers, what a checkpoint holds)."""
+
+    step: int = 0  # the next step to run
+    history: List[dict] = field(default_factory=list)  # one entry per --log_interval
+    running: Dict[str, List[float]] = field(default_factory=dict)  # the stats since the last entry
+    best: Tuple[float, Optional[dict], int] = (float("inf"), None, 0)  # (valid L1, CPU weights, step)
+    elapsed_s: float = 0.0
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict) -> "Progress":
+        return cls(int(checkpoint["step"]), checkpoint["history"], checkpoint["running"],
+                   tuple(checkpoint["best"]), float(checkpoint["elapsed_s"]))
+
+
+def weights_copy(model) -> Dict[str, torch.Tensor]:
+    """A CPU copy of the weights (cloned: on a CPU, ``.cpu()`` would alias the tensors training goes on changing)."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def rng_state_to_plain(state: tuple) -> list:
+    """``random.Random.getstate()`` as lists of ints (plain data that ``weights_only=True`` loads)."""
+    version, internal, gauss_next = state
+    return [version, list(internal), gauss_next]
+
+
+def rng_state_from_plain(state: list) -> tuple:
+    """Back to the nested tuples ``random.Random.setstate`` insists on."""
+    version, internal, gauss_next = state
+    return version, tuple(internal), gauss_next
+
+
+def run_identity(args, model, disc_options: Optional[dict]) -> dict:
+    """What a checkpoint must share with this run to continue it: the vocoder type, the step count
+    (the LR schedule depends on it) and every model option (``hparams``: n_units, unit_hop, the
+    duration model, ...)."""
+    return {"vocoder_type": args.vocoder_type, "steps": args.steps, "vocoder": model.hparams,
+            "discriminator": disc_options}
+
+
+def identity_differences(saved: dict, current: dict) -> List[str]:
+    """``"name: checkpoint X, this run Y"`` for every option that differs (model options one by one)."""
+    diffs = []
+    for key, new in current.items():
+        old = saved.get(key)
+        if key == "vocoder" and isinstance(old, dict):
+            diffs += [f"{k}: checkpoint {old.get(k)!r}, this run {new.get(k)!r}"
+                      for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        elif old != new:
+            diffs.append(f"{key}: checkpoint {old!r}, this run {new!r}")
+    return diffs
+
+
+def load_checkpoint(path: Path, identity: dict) -> dict:
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    diffs = identity_differences(checkpoint.get("run", {}), identity)
+    if diffs:
+        raise ValueError(f"{path} is the checkpoint of another run ({'; '.join(diffs)}): resume it with the "
+                         "same options, or start over with --resume false (which overwrites it) or another "
+                         "--out_dir")
+    return checkpoint
+
+
+def save_checkpoint(path: Path, identity: dict, model, training, progress: Progress, rng: random.Random,
+                    data_sizes: Dict[str, int]) -> None:
+    """Everything the loop needs to continue bit-exactly from ``progress.step``; written atomically,
+    so a kill while it is written leaves the previous checkpoint."""
+    checkpoint = {
+        "run": identity,
+        "step": progress.step,
+        "model": weights_copy(model),
+        "training": training.state(),
+        "python_rng": rng_state_to_plain(rng.getstate()),  # the batch sampler's
+        "torch_rng": torch.get_rng_state(),  # dropout
+        "cuda_rng": torch.cuda.get_rng_state() if torch.cuda.is_available() else None,
+        "history": progress.history,
+        "running": progress.running,
+        "best": progress.best,
+        "elapsed_s": progress.elapsed_s,
+        "data": data_sizes,  # for the summary, when a finished run only writes its outputs again
+    }
+    with atomic_open(path, "wb") as f:
+        torch.save(checkpoint, f)
+
+
+def restore(checkpoint: dict, model, training, rng: random.Random) -> None:
+    model.load_state_dict(checkpoint["model"])
+    training.load_state(checkpoint["training"])
+    rng.setstate(rng_state_from_plain(checkpoint["python_rng"]))
+    torch.set_rng_state(checkpoint["torch_rng"])
+    if checkpoint["cuda_rng"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(checkpoint["cuda_rng"])
+
+
+def train_loop(args, training, train: List[Example], scale: int, device, progress: Progress,
+               rng: random.Random, has_valid: bool, save: Callable[[Progress], None]) -> None:
+    """Steps ``progress.step`` .. ``--steps``: a log entry (and a valid L1) every ``--log_interval``
+    steps, a checkpoint every ``--checkpoint_interval`` steps, both after the last step too."""
+    start = time.time() - progress.elapsed_s  # elapsed_s counts the time of earlier runs too
+    bar = tqdm(range(progress.step, args.steps), initial=progress.step, total=args.steps,
+               desc=f"vocoder ({args.vocoder_type})", unit="step", disable=None)
+    for step in bar:
+        batch = tuple(t.to(device) for t in random_batch(train, args.batch_size, args.segment_units, scale, rng))
+        for key, value in training.step(batch, step).items():
+            progress.running.setdefault(key, []).append(value)
+        done = step + 1
+        last = done == args.steps
+        if done % args.log_interval == 0 or last:
+            means = {k: round(sum(v) / len(v), 4) for k, v in progress.running.items()}
+            entry = {"step": done, "train_l1": means.pop("mel_l1"),
+                     **{f"train_{k}": v for k, v in means.items()},
+                     "elapsed_s": round(time.time() - start, 1)}
+            progress.running = {}
+            if has_valid:
+                entry["valid_l1"] = round(training.valid_l1(), 4)
+                if entry["valid_l1"] < progress.best[0]:
+                    progress.best = (entry["valid_l1"], weights_copy(training.model), done)
+            progress.history.append(entry)
+            bar.set_postfix({k: v for k, v in entry.items() if k.endswith("_l1")})
+            logging.info(f"step {done}/{args.steps} " + " ".join(f"{k}={v}" for k, v in entry.items()
+                                                                if k != "step"))
+        progress.step, progress.elapsed_s = done, time.time() - start
+        if done % args.checkpoint_interval == 0 or last:
+            save(progress)
+
+
+def write_outputs(args, model, progress: Progress, train_utts: int, valid_utts: int) -> None:
+    """config.yaml + model.pth (the best-valid weights, else the last), loss.png and train.log."""
+    best_l1, best_weights, best_step = progress.best
+    if best_weights is not None:
+        model.load_state_dict(best_weights)
+        logging.info(f"keeping the weights of step {best_step} (best valid L1 {best_l1})")
+    model.cpu()
+    history = progress.history
+    summary = {"vocoder_type": args.vocoder_type, "steps": args.steps, "seconds": round(progress.elapsed_s, 1),
+               "train_utts": train_utts, "valid_utts": valid_utts, "final_train_l1": history[-1]["train_l1"],
+               "final_valid_l1": history[-1].get("valid_l1"),
+               "best_valid_l1": best_l1 if best_weights is not None else None,
+               "best_step": best_step if best_weights is not None else args.steps}
+    save_vocoder(args.out_dir, model, {
+        "units": str(args.units), "wav_scp": str(args.wav_scp), "seed": args.seed, "training": summary,
+    })
+    save_plot(history, args.out_dir / "loss.png", args.vocoder_type)
+    atomic_write_text(args.out_dir / "train.log", json.dumps(summary) + "\n")
+    logging.info(f"wrote {args.out_dir}/config.yaml, model.pth, loss.png, train.log in {progress.elapsed_s:.0f} s; "
+                 f"final train L1 {summary['final_train_l1']}"
+                 + (f", best valid L1 {summary['best_valid_l1']}" if valid_utts else ""))
+
+
+def existing_checkpoint(args, identity: dict) -> Optional[dict]:
+    """The checkpoint to continue from (``--resume true`` and one in ``--out_dir``), else None."""
+    path = args.out_dir / CHECKPOINT_NAME
+    if not path.is_file():
+        return None
+    if not args.resume:
+        # removed now, not at the first save: a run killed before that must not resume the old one
+        logging.info(f"--resume false: starting over, removing {path}")
+        path.unlink()
+        return None
+    return load_checkpoint(path, identity)
 
 
 def main(argv=None) -> int:
@@ -292,6 +539,16 @@ def main(argv=None) -> int:
     disc_options = options.pop("discriminator", None)
     model = vocoder_classes()[args.vocoder_type](args.n_units, args.unit_hop,
                                                  duration_predictor=args.durations is not None, **options)
+    identity = run_identity(args, model, disc_options)
+    checkpoint = existing_checkpoint(args, identity)
+    if checkpoint is not None and checkpoint["step"] == args.steps:
+        # a rerun of a finished stage: no audio to load, no step to run
+        logging.info(f"{args.out_dir / CHECKPOINT_NAME}: training already finished ({args.steps} steps); "
+                     "writing the outputs again")
+        model.load_state_dict(checkpoint["model"])
+        write_outputs(args, model, Progress.from_checkpoint(checkpoint), **checkpoint["data"])
+        return 0
+
     hifigan = args.vocoder_type == "hifigan"
     if hifigan:
         def make_target(wav):
@@ -317,87 +574,28 @@ def main(argv=None) -> int:
 
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.vocoder_type]
     warmup = args.warmup if args.warmup is not None else max(1, args.steps // 20)
+    use_durations = args.durations is not None
     if hifigan:
-        from espnet_csst.units.hifigan import UnitHiFiGANTrainer
-
-        trainer = UnitHiFiGANTrainer(model, disc_options, lr=lr, adversarial_start=args.adversarial_start)
-        trainer.to(device).train()
-
-        def train_step(batch, step):
-            trainer.set_lr_factor(lr_factor(step, warmup, args.steps), lr)
-            units, lengths, durations, wav, wav_lengths = batch
-            return trainer.step(units, lengths, wav, wav_lengths, durations if args.durations else None)
-
-        def valid_l1():
-            return trainer.valid_mel_l1(valid_batches)
+        training = HiFiGANTraining(model, disc_options, valid_batches, lr, warmup, args.steps,
+                                   args.adversarial_start, use_durations, device)
     else:
-        # Start the output layer at the mean training log-mel: the first steps then refine
-        # spectral shape instead of spending themselves on the global offset (~ -8 in log units).
-        with torch.no_grad():
-            model.out.bias.copy_(torch.cat([e.target for e in train]).mean(0))
-        model.to(device).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, warmup, args.steps))
-
-        def train_step(batch, step):
-            units, lengths, durations, target, target_lengths = batch
-            loss, stats = model.loss(units, lengths, target, target_lengths, durations if args.durations else None)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            return stats
-
-        def valid_l1():
-            return mel_valid_loss(model, valid_batches)
+        training = MelGLTraining(model, train, valid_batches, lr, warmup, args.steps, use_durations, device)
+    progress = Progress()
+    if checkpoint is not None:
+        restore(checkpoint, model, training, rng)
+        progress = Progress.from_checkpoint(checkpoint)
+        logging.info(f"resuming from step {progress.step} ({args.out_dir / CHECKPOINT_NAME})")
 
     n_params = sum(p.numel() for p in model.parameters())
     logging.info(f"{args.vocoder_type} vocoder: {n_params / 1e6:.2f} M parameters, unit frame = {args.unit_hop} "
                  f"samples, duration model: {model.durations is not None}, device {device}")
-    history: List[dict] = []
-    best: Tuple[float, Optional[dict], int] = (float("inf"), None, 0)
-    running: Dict[str, List[float]] = {}
-    start = time.time()
-    bar = tqdm(range(args.steps), desc=f"vocoder ({args.vocoder_type})", unit="step", disable=None)
-    for step in bar:
-        batch = tuple(t.to(device) for t in random_batch(train, args.batch_size, args.segment_units, scale, rng))
-        for key, value in train_step(batch, step).items():
-            running.setdefault(key, []).append(value)
-        last = step + 1 == args.steps
-        if (step + 1) % args.log_interval == 0 or last:
-            means = {k: round(sum(v) / len(v), 4) for k, v in running.items()}
-            entry = {"step": step + 1, "train_l1": means.pop("mel_l1"),
-                     **{f"train_{k}": v for k, v in means.items()},
-                     "elapsed_s": round(time.time() - start, 1)}
-            running = {}
-            if valid:
-                entry["valid_l1"] = round(valid_l1(), 4)
-                if entry["valid_l1"] < best[0]:
-                    best = (entry["valid_l1"], copy.deepcopy(model.state_dict()), step + 1)
-            history.append(entry)
-            bar.set_postfix({k: v for k, v in entry.items() if k.endswith("_l1")})
-            logging.info(f"step {step + 1}/{args.steps} " + " ".join(f"{k}={v}" for k, v in entry.items()
-                                                                     if k != "step"))
-    seconds = time.time() - start
-    if best[1] is not None:
-        model.load_state_dict(best[1])
-        logging.info(f"keeping the weights of step {best[2]} (best valid L1 {best[0]})")
+    data_sizes = {"train_utts": len(train), "valid_utts": len(valid)}
 
-    model.cpu()
-    summary = {"vocoder_type": args.vocoder_type, "steps": args.steps, "seconds": round(seconds, 1),
-               "train_utts": len(train), "valid_utts": len(valid), "final_train_l1": history[-1]["train_l1"],
-               "final_valid_l1": history[-1].get("valid_l1"),
-               "best_valid_l1": best[0] if best[1] is not None else None,
-               "best_step": best[2] if best[1] is not None else args.steps}
-    save_vocoder(args.out_dir, model, {
-        "units": str(args.units), "wav_scp": str(args.wav_scp), "seed": args.seed, "training": summary,
-    })
-    save_plot(history, args.out_dir / "loss.png", args.vocoder_type)
-    atomic_write_text(args.out_dir / "train.log", json.dumps(summary) + "\n")
-    logging.info(f"wrote {args.out_dir}/config.yaml, model.pth, loss.png, train.log in {seconds:.0f} s; "
-                 f"final train L1 {summary['final_train_l1']}"
-                 + (f", best valid L1 {summary['best_valid_l1']}" if valid else ""))
+    def save(progress: Progress) -> None:
+        save_checkpoint(args.out_dir / CHECKPOINT_NAME, identity, model, training, progress, rng, data_sizes)
+
+    train_loop(args, training, train, scale, device, progress, rng, bool(valid), save)
+    write_outputs(args, model, progress, **data_sizes)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Unit HiFi-GAN: discrete units -> waveform with ESPnet's HiFi-GAN, for real data (DESIGN.md 3.4).
 
-The cheap vocoder of :mod:`espnet_csst.units.vocoder` (log-mel + Griffin-Lim)
+The cheap ``mel_gl`` vocoder of ``units/vocoder.py`` (log-mel + Griffin-Lim)
 is what 2 CPU cores can train in minutes; for real corpora (CVSS) the
 recipe's ``--vocoder_type hifigan`` trains this one, the unit HiFi-GAN of
 direct S2ST with discrete units:
@@ -16,7 +16,9 @@ direct S2ST with discrete units:
    (weights 1 / 2 / 45) and the duration loss, with one AdamW per network.
 
 Only the generator is saved (``save_vocoder``); it is loaded with
-``weights_only=True`` like every model here.
+``weights_only=True`` like every model here. The trainer's checkpoint also
+holds what :meth:`UnitHiFiGANTrainer.training_state` returns (discriminator,
+optimisers, step counter), so an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from espnet2.gan_tts.hifigan import HiFiGANGenerator, HiFiGANMultiScaleMultiPeri
 from espnet2.gan_tts.hifigan.loss import DiscriminatorAdversarialLoss, FeatureMatchLoss, GeneratorAdversarialLoss
 
 from espnet_csst.units.durations import UnitDurationModel, expand_units, length_mask
-from espnet_csst.units.vocoder import MelConfig, log_mel, masked_l1
+from espnet_csst.units.mel import MelConfig, log_mel, masked_l1
 
 
 class UnitHiFiGAN(nn.Module):
@@ -186,6 +188,24 @@ class UnitHiFiGANTrainer(nn.Module):
             frames += n
         self.generator.train()
         return total / max(frames, 1)
+
+    def training_state(self) -> dict:
+        """What resuming an interrupted run needs beyond the generator's weights: the discriminator's
+        weights, both optimisers' states and the step counter (tensors and plain data only, so it
+        loads with ``weights_only=True``).
+
+        Not ``self.state_dict()``: that would store the generator's weights a second time (the
+        caller saves them as the model) and miss the optimisers and ``steps``.
+        """
+        return {"discriminator": self.discriminator.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict(), "steps": self.steps}
+
+    def load_training_state(self, state: dict) -> None:
+        """Restore :meth:`training_state` (the generator's weights are loaded separately)."""
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.steps = int(state["steps"])
 
     def set_lr_factor(self, factor: float, base_lr: float) -> None:
         for opt in (self.opt_g, self.opt_d):

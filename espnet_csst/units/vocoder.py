@@ -15,9 +15,9 @@ CPU cores, so this one (``--vocoder_type mel_gl``) is deliberately simple:
    loss against the log-mels of the real audio. For deduplicated units a
    duration model (:mod:`espnet_csst.units.durations`) first repeats each unit
    as many unit frames as it lasted.
-2. :func:`mel_to_waveform` inverts the log-mel with torchaudio's
-   ``InverseMelScale`` (least squares) and ``griffinlim`` (phase
-   reconstruction, deterministic start). The speech sounds metallic but is
+2. :func:`mel_to_waveform` inverts the log-mel (:mod:`espnet_csst.units.mel`)
+   with torchaudio's ``InverseMelScale`` (least squares) and ``griffinlim``
+   (phase reconstruction, deterministic start). The speech sounds metallic but is
    intelligible enough for an ASR model to score the translation content.
 
 :func:`save_vocoder` / :func:`load_vocoder` keep either vocoder as ``config.yaml``
@@ -27,9 +27,7 @@ CPU cores, so this one (``--vocoder_type mel_gl``) is deliberately simple:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -40,55 +38,12 @@ import torchaudio
 import yaml
 
 from espnet_csst.units.durations import UnitDurationModel, expand_units, length_mask
+from espnet_csst.units.hifigan import UnitHiFiGAN
+from espnet_csst.units.mel import MelConfig, masked_l1
 from espnet_csst.utils.fileio import atomic_open, atomic_write_text
 
 CONFIG_NAME = "config.yaml"
 MODEL_NAME = "model.pth"
-#: Floor of the mel energies before the log: silence maps to log(1e-5) ~ -11.5.
-LOG_FLOOR = 1e-5
-
-
-@dataclass(frozen=True)
-class MelConfig:
-    """Log-mel analysis; frozen (hashable) so the torchaudio transforms can be cached per config.
-
-    A 40 ms window with a 10 ms hop is the usual speech analysis; n_fft 1024
-    gives Griffin-Lim a finer frequency grid than the window alone would.
-    ``power`` 1 (magnitude) is what Griffin-Lim inverts with the least error.
-    """
-
-    fs: int = 16000
-    n_fft: int = 1024
-    win_length: int = 640
-    hop_length: int = 160
-    n_mels: int = 80
-    f_min: float = 0.0
-    f_max: float = 8000.0
-    power: float = 1.0
-
-    @classmethod
-    def from_any(cls, mel: Union[None, dict, "MelConfig"]) -> "MelConfig":
-        if mel is None:
-            return cls()
-        if isinstance(mel, MelConfig):
-            return mel
-        unknown = set(mel) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown mel option(s) {sorted(unknown)}; known: "
-                             f"{[f.name for f in dataclasses.fields(cls)]}")
-        return cls(**mel)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-@functools.lru_cache(maxsize=8)
-def _mel_transform(cfg: MelConfig) -> torchaudio.transforms.MelSpectrogram:
-    return torchaudio.transforms.MelSpectrogram(
-        sample_rate=cfg.fs, n_fft=cfg.n_fft, win_length=cfg.win_length, hop_length=cfg.hop_length,
-        f_min=cfg.f_min, f_max=cfg.f_max, n_mels=cfg.n_mels, power=cfg.power,
-        norm="slaney", mel_scale="slaney",
-    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -97,16 +52,6 @@ def _inverse_mel(cfg: MelConfig) -> torchaudio.transforms.InverseMelScale:
         n_stft=cfg.n_fft // 2 + 1, n_mels=cfg.n_mels, sample_rate=cfg.fs, f_min=cfg.f_min,
         f_max=cfg.f_max, norm="slaney", mel_scale="slaney",
     )
-
-
-def log_mel(waveform: torch.Tensor, cfg: Optional[MelConfig] = None) -> torch.Tensor:
-    """``(N,)`` -> ``(frames, n_mels)`` or ``(B, N)`` -> ``(B, frames, n_mels)``; frames = N // hop + 1."""
-    cfg = cfg or MelConfig()
-    waveform = torch.as_tensor(waveform, dtype=torch.float32)
-    if waveform.dim() not in (1, 2):
-        raise ValueError(f"log_mel expects a waveform of shape (N,) or (B, N), got {tuple(waveform.shape)}")
-    mel = _mel_transform(cfg).to(waveform.device)(waveform)  # (..., n_mels, frames)
-    return torch.log(mel.clamp(min=LOG_FLOOR)).transpose(-1, -2)
 
 
 def mel_to_waveform(log_mel_frames, cfg: Optional[MelConfig] = None, n_iter: int = 32,
@@ -260,16 +205,6 @@ class UnitMelVocoder(nn.Module):
         return l1 + dur_loss, stats
 
 
-def masked_l1(pred: torch.Tensor, pred_lengths: torch.Tensor, target: torch.Tensor,
-              target_lengths: torch.Tensor) -> torch.Tensor:
-    """Mean L1 of ``(B, T, D)`` tensors over each utterance's frames present in both."""
-    n = min(pred.shape[1], target.shape[1])
-    pred, target = pred[:, :n], target[:, :n]
-    mask = length_mask(torch.minimum(pred_lengths, target_lengths), n)[..., None].float()
-    denom = (mask.sum() * pred.shape[-1]).clamp(min=1.0)
-    return ((pred - target).abs() * mask).sum() / denom
-
-
 def pad_units(unit_lists: Sequence[Sequence[int]]) -> Tuple[torch.Tensor, torch.Tensor]:
     """Right-pad unit sequences with 0 into ``(B, T)`` plus their lengths ``(B,)``."""
     lengths = torch.tensor([len(u) for u in unit_lists], dtype=torch.long)
@@ -280,9 +215,7 @@ def pad_units(unit_lists: Sequence[Sequence[int]]) -> Tuple[torch.Tensor, torch.
 
 
 def vocoder_classes() -> Dict[str, type]:
-    """``--vocoder_type`` -> model class (imported lazily: the HiFi-GAN module imports this one)."""
-    from espnet_csst.units.hifigan import UnitHiFiGAN
-
+    """``--vocoder_type`` -> model class."""
     return {"mel_gl": UnitMelVocoder, "hifigan": UnitHiFiGAN}
 
 

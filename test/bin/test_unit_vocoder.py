@@ -1,10 +1,12 @@
 """train_unit_vocoder + unit_vocode end to end on three tiny generated utterances."""
 
 import json
+import logging
 
 import numpy as np
 import pytest
 import soundfile
+import torch
 import yaml
 
 from espnet_csst.bin import train_unit_vocoder, unit_vocode
@@ -155,3 +157,112 @@ def test_hifigan_options_are_checked_against_its_constructor(tiny_data):
         train_unit_vocoder.main(["--units", str(tiny_data / "units"), "--wav_scp", str(tiny_data / "wav.scp"),
                                  "--n_units", "8", "--out_dir", str(tiny_data / "voc"), "--vocoder_type", "hifigan",
                                  "--config", str(tiny_data / "model.yaml")])
+
+
+# ---------------------------------------------------------------- resuming an interrupted run
+def resumable_args(d, out_dir, vocoder_type="mel_gl", steps=6, **extra):
+    """A run with a valid set and a log entry every 2 steps (so a stop after step 3 leaves running stats)."""
+    args = ["--units", str(d / "units"), "--wav_scp", str(d / "wav.scp"), "--n_units", "8", "--out_dir", str(out_dir),
+            "--valid_units", str(d / "units"), "--valid_wav_scp", str(d / "wav.scp"),
+            "--config", str(d / "model.yaml"), "--vocoder_type", vocoder_type, "--steps", str(steps),
+            "--batch_size", "2", "--segment_units", "6", "--log_interval", "2", "--checkpoint_interval", "1"]
+    for key, value in extra.items():
+        args += [f"--{key}", str(value)]
+    return args
+
+
+def stop_before_step(monkeypatch, n: int) -> None:
+    """Interrupt the run when it draws the batch of step ``n`` (0-based): steps 0 .. n-1 are done."""
+    calls = []
+    real = train_unit_vocoder.random_batch
+
+    def random_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_unit_vocoder, "random_batch", random_batch)
+
+
+def without_times(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k != "seconds"}
+
+
+def history_of(out_dir):
+    checkpoint = torch.load(out_dir / "checkpoint.pth", map_location="cpu", weights_only=True)
+    return [{k: v for k, v in entry.items() if k != "elapsed_s"} for entry in checkpoint["history"]]
+
+
+def assert_interrupted_run_resumes_exactly(d, monkeypatch, caplog, vocoder_type, **extra):
+    caplog.set_level(logging.INFO)
+    straight, resumed = d / "straight", d / "resumed"
+    assert train_unit_vocoder.main(resumable_args(d, straight, vocoder_type, **extra)) == 0
+
+    with monkeypatch.context() as m:
+        stop_before_step(m, 3)
+        with pytest.raises(KeyboardInterrupt):
+            train_unit_vocoder.main(resumable_args(d, resumed, vocoder_type, **extra))
+    assert not (resumed / "model.pth").exists()
+    checkpoint = torch.load(resumed / "checkpoint.pth", map_location="cpu", weights_only=True)
+    assert checkpoint["step"] == 3 and checkpoint["running"]  # step 3's stats, not logged yet (every 2 steps)
+
+    caplog.clear()
+    assert train_unit_vocoder.main(resumable_args(d, resumed, vocoder_type, **extra)) == 0
+    assert "resuming from step 3" in caplog.text
+    a = torch.load(straight / "model.pth", weights_only=True)
+    b = torch.load(resumed / "model.pth", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert history_of(straight) == history_of(resumed) and len(history_of(resumed)) == 3
+    assert without_times(json.loads((straight / "train.log").read_text())) == \
+        without_times(json.loads((resumed / "train.log").read_text()))
+    return straight, resumed
+
+
+def test_mel_gl_run_stopped_after_3_steps_resumes_to_the_same_weights(tiny_data, monkeypatch, caplog):
+    straight, _ = assert_interrupted_run_resumes_exactly(tiny_data, monkeypatch, caplog, "mel_gl")
+    checkpoint = torch.load(straight / "checkpoint.pth", map_location="cpu", weights_only=True)
+    assert checkpoint["step"] == 6 and checkpoint["run"]["vocoder_type"] == "mel_gl"
+    assert set(checkpoint["training"]) == {"opt", "sched"} and checkpoint["best"][1] is not None
+
+
+def test_hifigan_run_stopped_after_3_steps_resumes_to_the_same_weights(tiny_data, monkeypatch, caplog):
+    (tiny_data / "model.yaml").write_text(yaml.safe_dump(TINY_HIFIGAN))
+    # the discriminator joins at step 2: adversarial steps both before the stop and after it
+    straight, _ = assert_interrupted_run_resumes_exactly(tiny_data, monkeypatch, caplog, "hifigan",
+                                                         adversarial_start=2)
+    training = torch.load(straight / "checkpoint.pth", map_location="cpu", weights_only=True)["training"]
+    assert training["steps"] == 6 and training["opt_d"]["state"]  # the discriminator was trained
+
+
+def test_a_finished_run_only_writes_its_outputs_again(tiny_data, monkeypatch, caplog):
+    caplog.set_level(logging.INFO)
+    out = tiny_data / "voc"
+    assert train_unit_vocoder.main(resumable_args(tiny_data, out, steps=2)) == 0
+    before = torch.load(out / "model.pth", weights_only=True)
+    (out / "model.pth").unlink()
+    stop_before_step(monkeypatch, 0)  # any training step would raise
+    caplog.clear()
+    assert train_unit_vocoder.main(resumable_args(tiny_data, out, steps=2)) == 0
+    assert "training already finished" in caplog.text
+    after = torch.load(out / "model.pth", weights_only=True)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert json.loads((out / "train.log").read_text())["train_utts"] == 3
+
+
+def test_a_checkpoint_of_other_options_stops_the_run_and_resume_false_starts_over(tiny_data, caplog):
+    caplog.set_level(logging.INFO)
+    out = tiny_data / "voc"
+    assert train_unit_vocoder.main(resumable_args(tiny_data, out, steps=2)) == 0
+    with pytest.raises(ValueError, match=r"checkpoint\.pth.*steps: checkpoint 2, this run 3.*--resume false"):
+        train_unit_vocoder.main(resumable_args(tiny_data, out, steps=3))
+    (tiny_data / "model.yaml").write_text(yaml.safe_dump({**TINY, "channels": 16}))
+    with pytest.raises(ValueError, match=r"channels: checkpoint 32, this run 16"):
+        train_unit_vocoder.main(resumable_args(tiny_data, out, steps=2))
+
+    caplog.clear()
+    assert train_unit_vocoder.main(resumable_args(tiny_data, out, steps=3, resume="false")) == 0
+    assert "resuming from step" not in caplog.text and "starting over" in caplog.text
+    assert json.loads((out / "train.log").read_text())["steps"] == 3
+    checkpoint = torch.load(out / "checkpoint.pth", map_location="cpu", weights_only=True)
+    assert checkpoint["step"] == 3 and checkpoint["run"]["vocoder"]["channels"] == 16

@@ -4,12 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from espnet_csst.units.mel import MelConfig, log_mel
 from espnet_csst.units.vocoder import (
-    MelConfig,
     UnitMelVocoder,
     UnitVocoder,
     load_vocoder,
-    log_mel,
     mel_to_waveform,
     pad_units,
     read_units,

@@ -33,10 +33,8 @@ from typing import Dict, List, Optional
 import editdistance
 import yaml
 
-from espnet_csst.bin.score_results import (
-    ResultsError, format_duration, md_table, read_text_file, read_timings, render_timings, score_asr, score_st,
-    wall_seconds,
-)
+from espnet_csst.scoring.metrics import ResultsError, read_text_file, score_asr, score_st
+from espnet_csst.scoring.results import format_duration, md_table, read_timings, render_timings, wall_seconds
 from espnet_csst.units.vocoder import read_units
 from espnet_csst.utils.fileio import atomic_write_text
 
@@ -196,26 +194,53 @@ def get_parser():
     p.add_argument("--tgt_lang", default="en")
     p.add_argument("--valid_set", required=True)
     p.add_argument("--test_sets", nargs="+", required=True)
-    p.add_argument("--system", action="append", required=True, type=lambda s: (s.split("=", 1)[0], Path(s.split("=", 1)[1])),
-                   help="NAME=DIR of a trained system (a, b, c, d), repeated")
+    p.add_argument("--system", action="append", default=[], type=lambda s: (s.split("=", 1)[0], Path(s.split("=", 1)[1])),
+                   help="NAME=DIR of a trained system (a, b, c, d), repeated (required unless --render_only)")
     p.add_argument("--timings", type=Path)
     p.add_argument("--n_listen", type=int, default=6)
     p.add_argument("--command", default="./run.sh")
+    p.add_argument("--render_only", action="store_true",
+                   help="score nothing: rewrite RESULTS.md/json from RESULTS.json's rows with the current --timings "
+                        "(s2st.sh runs it after stage 11's clock stops, so the scoring stage's own time is in the table)")
     return p
 
 
+def render_only(args) -> int:
+    path = args.results_dir / "RESULTS.json"
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+        rows, command = results["rows"], results["command"]
+    except FileNotFoundError:
+        raise SystemExit(f"score_s2st --render_only: {path} does not exist; run the scoring stage (11) first") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise SystemExit(f"score_s2st --render_only: {path} is not a RESULTS.json of score_s2st ({e}); "
+                         "rerun the scoring stage (11)") from None
+    timings = read_timings(args.timings) if args.timings and args.timings.is_file() else []
+    write_results(args, rows, timings, command)
+    return 0
+
+
+def write_results(args, rows: List[dict], timings: List[dict], command: str) -> None:
+    results = {"command": command, "rows": rows, "timings": timings,
+               "total_seconds": wall_seconds(timings) if timings else None}
+    atomic_write_text(args.results_dir / "RESULTS.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(args.results_dir / "RESULTS.md", render(rows, timings, command, args))
+
+
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
+    parser = get_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
+    if args.render_only:
+        return render_only(args)
+    if not args.system:
+        parser.error("give at least one --system NAME=DIR (or --render_only)")
     try:
         rows = score_all(args)
         timings = read_timings(args.timings) if args.timings and args.timings.is_file() else []
     except (ResultsError, FileNotFoundError) as e:
         raise SystemExit(f"score_s2st: {e}; rerun the stage that writes it") from None
-    results = {"command": args.command, "rows": rows, "timings": timings,
-               "total_seconds": wall_seconds(timings) if timings else None}
-    atomic_write_text(args.results_dir / "RESULTS.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    atomic_write_text(args.results_dir / "RESULTS.md", render(rows, timings, args.command, args))
+    write_results(args, rows, timings, args.command)
     if args.n_listen > 0:
         listening_page(args)
     for r in rows:

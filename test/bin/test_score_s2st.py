@@ -63,3 +63,35 @@ def test_scores_systems_and_ceilings(tmp_path):
     page = (t["exp"] / "listen" / "index.html").read_text()
     assert page.count("<h2>") == 2 and page.count("<audio") == 2 * 4  # 2 utterances x (2 references + a + c)
     assert "fuente u1" in page
+
+
+def test_render_only_adds_the_scoring_stage_time_without_rescoring(tmp_path):
+    """s2st.sh stops stage 11's clock after scoring, then re-renders: its own time is in the table."""
+    t = make_tree(tmp_path)
+    common = ["--results_dir", str(tmp_path), "--expdir", str(t["exp"]), "--valid_set", "dev", "--test_sets", "test",
+              "--timings", str(tmp_path / "stage_times.tsv"), "--n_listen", "0"]
+    (tmp_path / "stage_times.tsv").write_text("10\tsynthesize and transcribe\t5.0\t100.0\t105.0\n")
+    assert score_s2st.main([*common, "--units_dump", str(t["dump"]), "--data_dir", str(tmp_path / "data"),
+                            "--system", f"c={t['exp'] / 'unit_lm_c'}", "--command", "./run.sh --stage 10"]) == 0
+    before = json.loads((tmp_path / "RESULTS.json").read_text())
+    assert "| 11 | score |" not in (tmp_path / "RESULTS.md").read_text()
+    (tmp_path / "stage_times.tsv").write_text("10\tsynthesize and transcribe\t5.0\t100.0\t105.0\n"
+                                              "11\tscore\t2.5\t105.0\t107.5\n")
+    # the decode outputs are gone: render_only must not read them
+    for d in t["exp"].glob("unit_lm_*/decode_*"):
+        (d / "synth" / "asr_text").unlink()
+    assert score_s2st.main([*common, "--render_only"]) == 0
+    after = json.loads((tmp_path / "RESULTS.json").read_text())
+    assert after["rows"] == before["rows"] and after["command"] == "./run.sh --stage 10"
+    assert [x["stage"] for x in after["timings"]] == ["10", "11"] and after["total_seconds"] == 7.5
+    md = (tmp_path / "RESULTS.md").read_text()
+    assert "| 11 | score | 2.5 |" in md and "./run.sh --stage 10" in md
+
+
+def test_render_only_without_results_names_the_stage(tmp_path):
+    import pytest
+
+    with pytest.raises(SystemExit, match="run the scoring stage \\(11\\) first"):
+        score_s2st.main(["--results_dir", str(tmp_path), "--valid_set", "dev", "--test_sets", "test", "--render_only"])
+    with pytest.raises(SystemExit):  # scoring needs its systems
+        score_s2st.main(["--results_dir", str(tmp_path), "--valid_set", "dev", "--test_sets", "test"])

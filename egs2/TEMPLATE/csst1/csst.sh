@@ -295,8 +295,9 @@ if run_stage 5 "LLM text pre-training"; then
         # shellcheck disable=SC2086
         ${python} -m espnet_csst.bin.llm_pretrain --config "${train_config}" --token_list "${token_list}" \
             --bpemodel "${bpemodel}" "${pair_args[@]}" --out "${llm_dir}" ${llm_pretrain_args} \
-            2>&1 | tee "${llm_dir}/train.log" | grep --line-buffered -E "step|wrote|task|LLM|translated" || true
-        [ -f "${llm_dir}/llm.pth" ] || die "LLM pre-training failed; see ${llm_dir}/train.log"
+            2>&1 | tee "${llm_dir}/train.log" | { grep --line-buffered -E "step|wrote|task|LLM|translated" || true; } ||
+            die "LLM pre-training failed; see ${llm_dir}/train.log"  # pipefail: the trainer's exit status
+        [ -f "${llm_dir}/llm.pth" ] || die "LLM pre-training wrote no ${llm_dir}/llm.pth; see ${llm_dir}/train.log"
     fi
     end_stage
 fi

@@ -30,7 +30,10 @@ SCRIPTS="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scripts"
 stage=1
 stop_stage=12
 nj=2                      # parallel jobs for data preparation
-ngpu=0
+ngpu=0                    # GPUs per training process group: > 1 runs ESPnet's DDP on this node
+train_launcher=""         # multi-node / external launcher for unit_lm_train (stage 8), replacing "${python}", e.g.
+                          #   "torchrun --nnodes 2 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint host0:29500"
+                          #   (then --ngpu 1: one GPU per process), as csst.sh's --train_launcher
 gpu_inference=false       # decode the unit LM on a GPU, as ESPnet's --gpu_inference (vocoder, ASR: a GPU when present)
 python=python
 local_data_opts=""        # passed to local/data.sh
@@ -158,8 +161,9 @@ if run_stage 3 "LLM text pre-training"; then
         # shellcheck disable=SC2086
         ${python} -m espnet_csst.bin.llm_pretrain --config "${train_config}" --token_list "${token_list}" \
             --bpemodel "${bpemodel}" "${pair_args[@]}" --out "${llm_dir}" ${llm_pretrain_args} \
-            2>&1 | tee "${llm_dir}/train.log" | grep --line-buffered -E "step|wrote|task|LLM" || true
-        [ -f "${llm_dir}/llm.pth" ] || die "LLM pre-training failed; see ${llm_dir}/train.log"
+            2>&1 | tee "${llm_dir}/train.log" | { grep --line-buffered -E "step|wrote|task|LLM" || true; } ||
+            die "LLM pre-training failed; see ${llm_dir}/train.log"  # pipefail: the trainer's exit status
+        [ -f "${llm_dir}/llm.pth" ] || die "LLM pre-training wrote no ${llm_dir}/llm.pth; see ${llm_dir}/train.log"
     fi
     end_stage
 fi
@@ -230,8 +234,9 @@ if run_stage 6 "vocoder"; then
         --unit_hop "$(cat "${units_dump}/${train_set}/unit_hop")" \
         --valid_units "${units_dump}/${valid_set}/tgt_units" --valid_wav_scp "${units_dump}/${valid_set}/tgt_wav.scp" \
         --out_dir "${vocoder_dir}" "${voc_args[@]}" ${vocoder_args} 2>&1 | tee "${vocoder_dir}/train.log.txt" |
-        grep --line-buffered -E "step|wrote|drop" || true
-    [ -f "${vocoder_dir}/model.pth" ] || die "vocoder training failed; see ${vocoder_dir}/train.log.txt"
+        { grep --line-buffered -E "step|wrote|drop" || true; } ||
+        die "vocoder training failed; see ${vocoder_dir}/train.log.txt"  # pipefail: the trainer's exit status
+    [ -f "${vocoder_dir}/model.pth" ] || die "vocoder training wrote no ${vocoder_dir}/model.pth; see ${vocoder_dir}/train.log.txt"
     end_stage
 fi
 
@@ -274,13 +279,18 @@ if run_stage 8 "train unit LM systems (${systems})"; then
             --n_units "${n_units}" --llm "${llm_dir}/llm.pth" --out "${expdir}/unit_lm_init/llm.pth"
         init_args=(--init_param "${expdir}/unit_lm_init/llm.pth::llm")
     fi
+    launch=("${python}")
+    if [ -n "${train_launcher}" ]; then  # the launcher starts the processes: ESPnet's external-launcher mode
+        read -r -a launch <<< "${train_launcher}"
+        init_args+=(--multiprocessing_distributed false)
+    fi
     for sys in ${systems}; do
         sdir="${expdir}/unit_lm_${sys}"
         log "system ${sys} ($(system_args "${sys}")) -> ${sdir} (log: ${sdir}/train.log)"
         mkdir -p "${sdir}"
         t0=$(date +%s)
         # shellcheck disable=SC2046,SC2086
-        ${python} -m espnet_csst.bin.unit_lm_train --config "${train_config}" --token_list "${token_list}" \
+        "${launch[@]}" -m espnet_csst.bin.unit_lm_train --config "${train_config}" --token_list "${token_list}" \
             --token_type "${token_type}" --bpemodel "${bpemodel}" --n_units "${n_units}" --ngpu "${ngpu}" --output_dir "${sdir}" \
             $(unit_data_args train "${units_dump}/${train_set}") $(unit_data_args valid "${units_dump}/${valid_set}") \
             --resume true "${init_args[@]}" $(system_args "${sys}") ${train_args} \
@@ -338,6 +348,11 @@ if run_stage 10 "synthesize and transcribe"; then
     end_stage
 fi
 
+rerender_results() {  # RESULTS.md/json from the scored rows, with the latest stage times
+    ${python} -m espnet_csst.bin.score_s2st --render_only --results_dir . --expdir "${expdir}" \
+        --valid_set "${valid_set}" --test_sets ${test_sets} --timings "${times_file}" --n_listen "${n_listen}"
+}
+
 if run_stage 11 "score"; then
     sys_args=()
     for sys in ${systems}; do sys_args+=(--system "${sys}=${expdir}/unit_lm_${sys}"); done
@@ -346,6 +361,7 @@ if run_stage 11 "score"; then
         --timings "${times_file}" --n_listen "${n_listen}" \
         --command "./run.sh (egs2/TEMPLATE/s2st_lm1/s2st.sh, stages ${stage}-${stop_stage}) on $(uname -n): $(nproc) CPU core(s), ngpu ${ngpu}, $(date -u '+%Y-%m-%d')"
     end_stage
+    rerender_results  # the wall-time table now has this stage's own time
 fi
 
 if run_stage 12 "pack"; then
@@ -353,6 +369,7 @@ if run_stage 12 "pack"; then
     ${python} -m espnet_csst.bin.pack_s2st --model_dir "${sdir}" --model_file "${inference_model}" \
         --kmeans "${units_dir}/kmeans.npz" --vocoder_dir "${vocoder_dir}" --out "${sdir}/packed.zip"
     end_stage
+    [ ! -f RESULTS.json ] || rerender_results
 fi
 
 log "Successfully finished stages ${stage}-${stop_stage}"

@@ -180,7 +180,7 @@ if run_stage 1; then
     pids=()
     for j in $(seq 1 "${_nj}"); do
         # The model is built here only to extract features: no global_mvn stats exist yet.
-        OMP_NUM_THREADS="${threads}" "${python}" -m espnet2.bin.st_train \
+        OMP_NUM_THREADS="${threads}" "${python}" -m espnet_csst.bin.run_espnet st_train \
             --collect_stats true \
             --use_preprocessor true \
             --config "${config}" \
@@ -196,7 +196,7 @@ if run_stage 1; then
     wait_jobs "stage 1 (collect_stats)" "${logdir}/stats.JOB.log" "${pids[@]}"
     stats_inputs=()
     for j in $(seq 1 "${_nj}"); do stats_inputs+=(--input_dir "${logdir}/stats.${j}"); done
-    run_logged "${logdir}/aggregate.log" "${python}" -m espnet2.bin.aggregate_stats_dirs \
+    run_logged "${logdir}/aggregate.log" "${python}" -m espnet_csst.bin.run_espnet aggregate_stats_dirs \
         "${stats_inputs[@]}" --output_dir "${stats_dir}"
     # token shapes with the vocabulary size appended, as ESPnet's st.sh does
     vocab="$(wc -l < "${token_list}")"
@@ -218,7 +218,7 @@ if run_stage 2; then
     log "Stage 2: training the peer ST model (${config}${max_epoch:+, max_epoch ${max_epoch}}) into ${exp_dir}; log: ${exp_dir%/}/train.log"
     mkdir -p "${exp_dir}"
     # shellcheck disable=SC2086
-    run_logged "${exp_dir%/}/train.log" "${python}" -m espnet2.bin.st_train \
+    run_logged "${exp_dir%/}/train.log" "${python}" -m espnet_csst.bin.run_espnet st_train \
         --use_preprocessor true \
         --config "${config}" \
         --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
@@ -269,7 +269,7 @@ if run_stage 3; then
         pids=()
         for j in $(seq 1 "${_nj}"); do
             # shellcheck disable=SC2086
-            OMP_NUM_THREADS="${threads}" "${python}" -m espnet2.bin.st_inference \
+            OMP_NUM_THREADS="${threads}" "${python}" -m espnet_csst.bin.run_espnet st_inference \
                 --ngpu "${_ngpu}" \
                 --batch_size 1 \
                 --data_path_and_name_and_type "${test_dir}/wav.scp,speech,sound" \

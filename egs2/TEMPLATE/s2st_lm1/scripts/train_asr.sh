@@ -141,7 +141,7 @@ if run_stage 1; then
     done
     log "Stage 1: building the character token list of ${data_dir}/train/text into ${token_list}"
     # as ESPnet's asr.sh: blank first, unknown second, sos/eos last
-    run_logged "${exp_dir}/tokenize_text.log" "${python}" -m espnet2.bin.tokenize_text \
+    run_logged "${exp_dir}/tokenize_text.log" "${python}" -m espnet_csst.bin.run_espnet tokenize_text \
         --token_type char \
         --input "${data_dir}/train/text" --output "${token_list}.tmp" \
         --field 2- \
@@ -174,7 +174,7 @@ if run_stage 2; then
     pids=()
     for j in $(seq 1 "${_nj}"); do
         # The model is built here only to extract features: no global_mvn stats exist yet.
-        OMP_NUM_THREADS="${threads}" "${python}" -m espnet2.bin.asr_train \
+        OMP_NUM_THREADS="${threads}" "${python}" -m espnet_csst.bin.run_espnet asr_train \
             --collect_stats true \
             --use_preprocessor true \
             --config "${config}" \
@@ -198,7 +198,7 @@ if run_stage 2; then
     fi
     stats_inputs=()
     for j in $(seq 1 "${_nj}"); do stats_inputs+=(--input_dir "${logdir}/stats.${j}"); done
-    run_logged "${logdir}/aggregate.log" "${python}" -m espnet2.bin.aggregate_stats_dirs \
+    run_logged "${logdir}/aggregate.log" "${python}" -m espnet_csst.bin.run_espnet aggregate_stats_dirs \
         "${stats_inputs[@]}" --output_dir "${stats_dir}"
     # token shapes with the vocabulary size appended, as ESPnet's asr.sh does
     vocab="$(wc -l < "${token_list}")"
@@ -218,7 +218,7 @@ if run_stage 3; then
     stats_file="$(readlink -f "${stats_dir}/train/feats_stats.npz")"
     log "Stage 3: training the CTC ASR model (${config}${max_epoch:+, max_epoch ${max_epoch}}) into ${exp_dir}; log: ${exp_dir}/train.log"
     # shellcheck disable=SC2086
-    run_logged "${exp_dir}/train.log" "${python}" -m espnet2.bin.asr_train \
+    run_logged "${exp_dir}/train.log" "${python}" -m espnet_csst.bin.run_espnet asr_train \
         --use_preprocessor true \
         --config "${config}" \
         --normalize_conf "stats_file=${stats_file}" \

@@ -5,6 +5,10 @@
         --asr_model exp/asr_en/model.pth --wav_scp exp/s2st/decode_test/wav.scp \\
         --out exp/s2st/decode_test/asr_text [--batch_size 16] [--device cpu]
 
+``--wav_scp``/``--out`` repeat in pairs: several lists are transcribed by one
+process that loads the model once (s2st.sh stage 10 transcribes every system's
+audio and both ceilings of all sets that way).
+
     python -m espnet_csst.bin.asr_ctc_decode --normalize_text data/train/text exp/asr_en/data/train/text
 
 The model is the one ``scripts/train_asr.sh`` trains with ESPnet's ASR task
@@ -339,8 +343,11 @@ def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--asr_config", type=Path, help="config.yaml of the ASR experiment")
     p.add_argument("--asr_model", type=Path, help="model state dict (e.g. exp/asr_en/model.pth)")
-    p.add_argument("--wav_scp", type=Path, help="Kaldi wav.scp of the audio to transcribe")
-    p.add_argument("--out", type=Path, help="output Kaldi text; failures go to OUT.failed")
+    p.add_argument("--wav_scp", type=Path, action="append",
+                   help="Kaldi wav.scp of the audio to transcribe; repeat it (each with its --out) to transcribe "
+                        "several lists with the model loaded once")
+    p.add_argument("--out", type=Path, action="append",
+                   help="output Kaldi text of the --wav_scp in the same position; failures go to OUT.failed")
     p.add_argument("--batch_size", type=int, default=16)
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--audio_root", type=Path, default=None,
@@ -365,19 +372,27 @@ def main(argv=None) -> int:
         parser.error("the following arguments are required: " + ", ".join(f"--{o}" for o in missing))
     if args.batch_size < 1:
         parser.error(f"--batch_size must be at least 1, got {args.batch_size}")
-    wav_scp = read_map(args.wav_scp)
-    if not wav_scp:
-        raise ValueError(f"{args.wav_scp} is empty; nothing to transcribe")
+    if len(args.wav_scp) != len(args.out):
+        parser.error(f"give one --out per --wav_scp (got {len(args.wav_scp)} --wav_scp, {len(args.out)} --out)")
+    lists = [(scp, read_map(scp), out) for scp, out in zip(args.wav_scp, args.out)]
+    for scp, wav_scp, _ in lists:  # every input checked before the model is loaded
+        if not wav_scp:
+            raise ValueError(f"{scp} is empty; nothing to transcribe")
     asr = CTCGreedyASR.from_files(args.asr_config, args.asr_model, args.device)
-    logging.info(f"transcribing {len(wav_scp)} utterances of {args.wav_scp} with {args.asr_model} "
+    for scp, wav_scp, out in lists:
+        transcribe_list(asr, scp, wav_scp, out, args)
+    return 0
+
+
+def transcribe_list(asr: "CTCGreedyASR", scp: Path, wav_scp: dict, out: Path, args) -> None:
+    logging.info(f"transcribing {len(wav_scp)} utterances of {scp} with {args.asr_model} "
                  f"({asr.fs} Hz, {len(asr.token_list)} tokens) on {args.device}")
     hyps, failed = decode_scp(asr, wav_scp, args.batch_size, args.audio_root)
-    write_outputs(args.out, list(wav_scp), hyps, failed)
+    write_outputs(out, list(wav_scp), hyps, failed)
     if failed:
         logging.warning(f"{len(failed)} of {len(wav_scp)} utterances failed and were written with an empty "
-                        f"hypothesis; reasons in {args.out}.failed")
-    logging.info(f"wrote {args.out} ({len(wav_scp) - len(failed)} decoded, {len(failed)} failed)")
-    return 0
+                        f"hypothesis; reasons in {out}.failed")
+    logging.info(f"wrote {out} ({len(wav_scp) - len(failed)} decoded, {len(failed)} failed)")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Reads a Kaldi text file ``utt u1 u2 ...`` and writes ``<out_dir>/wav/<utt>.wav``
 with absolute paths, in the units file's order. An utterance that cannot be
 synthesised (no units, a unit outside the vocoder's range) gets no wav; it is
 listed in ``<out_dir>/failed`` as ``<utt> <reason>`` and the others go through.
+``--units``/``--out_dir`` repeat in pairs: one process, one vocoder load, many files.
 """
 
 from __future__ import annotations
@@ -47,8 +48,11 @@ def write_wav(path: Path, wav, fs: int) -> None:
 def get_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--vocoder_dir", required=True, type=Path, help="--out_dir of train_unit_vocoder")
-    p.add_argument("--units", required=True, type=Path, help="Kaldi text file 'utt u1 u2 ...'")
-    p.add_argument("--out_dir", required=True, type=Path)
+    p.add_argument("--units", required=True, type=Path, action="append",
+                   help="Kaldi text file 'utt u1 u2 ...'; repeat it (each with its --out_dir) to vocode several "
+                        "files with the vocoder loaded once")
+    p.add_argument("--out_dir", required=True, type=Path, action="append",
+                   help="output directory of the --units in the same position")
     p.add_argument("--batch_size", type=int, default=16, help="utterances per network forward")
     p.add_argument("--n_iter", type=int, default=32, help="Griffin-Lim iterations")
     return p
@@ -60,19 +64,28 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     if args.batch_size < 1 or args.n_iter < 1:
         parser.error("--batch_size and --n_iter must be positive")
+    if len(args.units) != len(args.out_dir):
+        parser.error(f"give one --out_dir per --units (got {len(args.units)} --units, {len(args.out_dir)} --out_dir)")
     vocoder = UnitVocoder(args.vocoder_dir, n_iter=args.n_iter)
-    units = read_units(args.units)
+    for units_file, out_dir in zip(args.units, args.out_dir):
+        vocode_file(vocoder, units_file, out_dir, args.batch_size)
+    return 0
+
+
+def vocode_file(vocoder: UnitVocoder, units_file: Path, out_dir: Path, batch_size: int) -> None:
+    """``out_dir/wav/<utt>.wav``, ``out_dir/wav.scp`` and ``out_dir/failed`` for one units file."""
+    units = read_units(units_file)
     ok, failed = split_synthesisable(vocoder, units)
     for utt, reason in failed.items():
-        logging.warning(f"{args.units}: {utt}: {reason}; no audio written")
+        logging.warning(f"{units_file}: {utt}: {reason}; no audio written")
 
-    out_dir = args.out_dir.resolve()
+    out_dir = out_dir.resolve()
     wav_dir = out_dir / "wav"
     wav_dir.mkdir(parents=True, exist_ok=True)
     paths: Dict[str, Path] = {}
     with tqdm(total=len(ok), desc="vocoding", unit="utt", disable=None) as bar:
-        for k in range(0, len(ok), args.batch_size):
-            keys = ok[k : k + args.batch_size]
+        for k in range(0, len(ok), batch_size):
+            keys = ok[k : k + batch_size]
             for utt, wav in zip(keys, vocoder.synthesize([units[u] for u in keys])):
                 paths[utt] = wav_dir / f"{utt}.wav"
                 write_wav(paths[utt], wav, vocoder.fs)
@@ -82,7 +95,6 @@ def main(argv=None) -> int:
     atomic_write_text(out_dir / "failed", "".join(f"{u} {r}\n" for u, r in failed.items()))
     logging.info(f"wrote {len(paths)} wavs to {wav_dir} and {out_dir / 'wav.scp'}"
                  + (f"; {len(failed)} utterance(s) failed, listed in {out_dir / 'failed'}" if failed else ""))
-    return 0
 
 
 if __name__ == "__main__":

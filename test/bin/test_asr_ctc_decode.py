@@ -165,6 +165,27 @@ def test_cli_decodes_resamples_and_lists_failures(tiny_asr, tmp_path, caplog):
     assert not list(out.parent.glob(".*.tmp"))
 
 
+def test_several_lists_in_one_process_equal_one_list_each(tmp_path, tiny_asr):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    for k, seconds in enumerate((1.2, 0.8, 1.0)):
+        sf.write(audio / f"{k}.flac", tone(seconds, 16000, seed=k), 16000)
+    lists = {"one": "u0 0.flac\nu1 1.flac\n", "two": "u2 2.flac\n"}
+    common = ["--asr_config", str(tiny_asr["config"]), "--asr_model", str(tiny_asr["model"]), "--audio_root", str(audio)]
+    pairs = []
+    for name, body in lists.items():
+        (tmp_path / f"{name}.scp").write_text(body, encoding="utf-8")
+        assert asr_ctc_decode.main([*common, "--wav_scp", str(tmp_path / f"{name}.scp"),
+                                    "--out", str(tmp_path / "alone" / name)]) == 0
+        pairs += ["--wav_scp", str(tmp_path / f"{name}.scp"), "--out", str(tmp_path / "together" / name)]
+    assert asr_ctc_decode.main([*common, *pairs]) == 0
+    for name in lists:
+        assert (tmp_path / "together" / name).read_text() == (tmp_path / "alone" / name).read_text()
+    assert (tmp_path / "together" / "two").read_text().startswith("u2 ")
+    with pytest.raises(SystemExit):  # pairs, or nothing
+        asr_ctc_decode.main([*common, *pairs, "--wav_scp", str(tmp_path / "one.scp")])
+
+
 def test_normalize_text_mode_drops_empty_lines(tmp_path):
     src = tmp_path / "text"
     src.write_text("u1 Hello, World!\nu2 ...\nu3 The coin cost ten dollars.\n", encoding="utf-8")

@@ -76,6 +76,14 @@ def test_train_then_vocode(tiny_data, caplog):
     assert set(failed) == {"empty", "bad"}
     assert "empty" in failed["empty"] and "99" in failed["bad"]
     assert not (out / "wav" / "empty.wav").exists()
+    # several units files in one process (the vocoder loaded once): the same audio as one call each
+    (d / "more_units").write_text("c 3 3 4\n")
+    both = d / "both"
+    assert unit_vocode.main(["--vocoder_dir", str(voc), "--units", str(d / "decode_units"), "--out_dir", str(both / "x"),
+                             "--units", str(d / "more_units"), "--out_dir", str(both / "y"), "--n_iter", "4"]) == 0
+    assert [line.split()[0] for line in (both / "x" / "wav.scp").read_text().splitlines()] == ["b", "a"]
+    assert np.array_equal(soundfile.read(both / "x" / "wav" / "b.wav")[0], soundfile.read(out / "wav" / "b.wav")[0])
+    assert (both / "y" / "wav" / "c.wav").is_file() and (both / "y" / "failed").read_text() == ""
 
 
 def test_length_mismatch_is_dropped(tiny_data, caplog):

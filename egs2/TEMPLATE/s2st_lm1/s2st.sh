@@ -319,32 +319,33 @@ if run_stage 9 "decode"; then
     end_stage
 fi
 
-synthesize_and_transcribe() {  # UNITS OUT_DIR: vocode a units file, then ASR of the audio
-    local units="$1" out="$2"
-    ${python} -m espnet_csst.bin.unit_vocode --vocoder_dir "${vocoder_dir}" --units "${units}" \
-        --out_dir "${out}" > "${out}.vocode.log" 2>&1 || die "vocoding ${units} failed; see ${out}.vocode.log"
-    transcribe "${out}/wav.scp" "${out}"
-}
-transcribe() {  # WAV_SCP OUT_DIR: ASR hypotheses -> OUT_DIR/asr_text
-    ${python} -m espnet_csst.bin.asr_ctc_decode --asr_config "${asr_dir}/config.yaml" \
-        --asr_model "${asr_dir}/model.pth" --wav_scp "$1" --out "$2/asr_text" > "$2.asr.log" 2>&1 ||
-        die "ASR of $1 failed; see $2.asr.log"
-}
-
 if run_stage 10 "synthesize and transcribe"; then
+    # One vocoder process and one ASR process for everything (each loads its model once):
+    # the reference units (ceiling 1) and every system's decoded units of every set are vocoded,
+    # then the vocoded audio and the reference audio (ceiling 2) are transcribed.
+    vocode_args=() asr_args=()
     for dset in ${eval_sets}; do
         ref="${expdir}/reference/${dset}"
         mkdir -p "${ref}/units_vocoded" "${ref}/audio"
         log "${dset}: ceilings: reference units through the vocoder, reference audio -> ${ref}"
-        synthesize_and_transcribe "${units_dump}/${dset}/tgt_units" "${ref}/units_vocoded"
-        transcribe "${units_dump}/${dset}/tgt_wav.scp" "${ref}/audio"
+        vocode_args+=(--units "${units_dump}/${dset}/tgt_units" --out_dir "${ref}/units_vocoded")
+        asr_args+=(--wav_scp "${ref}/units_vocoded/wav.scp" --out "${ref}/units_vocoded/asr_text"
+                   --wav_scp "${units_dump}/${dset}/tgt_wav.scp" --out "${ref}/audio/asr_text")
         for sys in ${systems}; do
             out="${expdir}/unit_lm_${sys}/decode_${dset}"
             log "system ${sys}: ${dset}: vocoder + ASR -> ${out}/synth"
             mkdir -p "${out}/synth"
-            synthesize_and_transcribe "${out}/1best_recog/units" "${out}/synth"
+            vocode_args+=(--units "${out}/1best_recog/units" --out_dir "${out}/synth")
+            asr_args+=(--wav_scp "${out}/synth/wav.scp" --out "${out}/synth/asr_text")
         done
     done
+    synth_log="${expdir}/reference/synthesize.log"
+    ${python} -m espnet_csst.bin.unit_vocode --vocoder_dir "${vocoder_dir}" "${vocode_args[@]}" \
+        > "${synth_log%.log}.vocode.log" 2>&1 || die "vocoding failed; see ${synth_log%.log}.vocode.log"
+    ${python} -m espnet_csst.bin.asr_ctc_decode --asr_config "${asr_dir}/config.yaml" \
+        --asr_model "${asr_dir}/model.pth" "${asr_args[@]}" > "${synth_log%.log}.asr.log" 2>&1 ||
+        die "ASR of the vocoded and reference audio failed; see ${synth_log%.log}.asr.log"
+    log "audio and ASR transcripts: <dir>/wav.scp and <dir>/asr_text (logs: ${synth_log%.log}.{vocode,asr}.log)"
     end_stage
 fi
 

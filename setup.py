@@ -34,6 +34,6 @@ setup(
     packages=find_packages(include=["espnet_csst", "espnet_csst.*"]),
     python_requires=">=3.11",
     install_requires=install_requires,
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6"]},  # xdist: make test's 2 workers
     license="Apache-2.0",
 )

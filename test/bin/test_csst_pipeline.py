@@ -20,6 +20,8 @@ import torch
 from espnet_csst.bin import copy_data_dir, make_task_dir, make_token_list
 from test.csst_utils import LLM_CONFIG, subprocess_env, write_config
 
+pytestmark = pytest.mark.slow  # runs the recipe's command lines on a micro corpus (test/README.md)
+
 MODEL_FILE = "valid.acc.best.pth"
 
 

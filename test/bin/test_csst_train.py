@@ -27,6 +27,8 @@ from espnet_csst.bin import copy_data_dir, make_task_dir, make_token_list
 from test.bin.test_csst_pipeline import run, task_data_args
 from test.csst_utils import LLM_CONFIG, subprocess_env, write_config
 
+pytestmark = pytest.mark.slow  # runs the recipe's command lines on a micro corpus (test/README.md)
+
 WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
 MOE = {"languages": ["es", "en"], "num_experts": 4, "top_k": 1, "downsample": 2, "hidden_size": 32}
 

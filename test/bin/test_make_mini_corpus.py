@@ -1,5 +1,6 @@
 """The make_mini_corpus command line: summary and one-line errors."""
 
+import pytest
 import subprocess
 import sys
 
@@ -34,6 +35,7 @@ def test_unwritable_out_is_one_error_line(tmp_path):
     assert "cannot write there" in r.stderr
 
 
+@pytest.mark.slow
 def test_summary_reports_statistics(tmp_path, capsys):
     sizes = [f"--{k}={v}" for k, v in TINY_SIZES.items()]
     assert make_mini_corpus.main(["--out", str(tmp_path / "c"), "--nj", "2", *sizes]) == 0

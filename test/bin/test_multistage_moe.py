@@ -25,6 +25,8 @@ from espnet_csst.losses.transition import TransitionSchedule
 from test.bin.test_csst_pipeline import run, task_data_args
 from test.csst_utils import LLM_CONFIG, write_config
 
+pytestmark = pytest.mark.slow  # runs the recipe's command lines on a micro corpus (test/README.md)
+
 MOE = {"languages": ["es", "en"], "num_experts": 2, "top_k": 1, "downsample": 2, "hidden_size": 32}
 SCHEDULE = dict(transition_lambda0=1.0, transition_lambda_min=0.2, transition_steps=20, transition_schedule="linear")
 

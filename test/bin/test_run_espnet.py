@@ -1,5 +1,6 @@
 """run_espnet: ESPnet's binaries with g2p_en deferred (no NLTK download attempts)."""
 
+import pytest
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ def run(*args):
                           text=True, env=subprocess_env(), timeout=300)
 
 
+@pytest.mark.slow
 def test_runs_an_espnet_binary_with_its_arguments():
     proc = run("tokenize_text", "--help")  # imports ESPnet's tokenizers, g2p_en among them
     assert proc.returncode == 0, proc.stderr[-2000:]

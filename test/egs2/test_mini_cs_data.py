@@ -1,5 +1,6 @@
 """The mini_cs recipe's data stages, run as a user would, from a path with a space."""
 
+import pytest
 import os
 import subprocess
 from pathlib import Path
@@ -19,6 +20,7 @@ def make_recipe_copy(tmp_path: Path) -> Path:
     return d
 
 
+@pytest.mark.slow
 def test_data_stages_generate_and_import_validated_dirs(tmp_path):
     d = make_recipe_copy(tmp_path)
     opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())

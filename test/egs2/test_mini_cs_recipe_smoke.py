@@ -46,6 +46,12 @@ MICRO_PEER = {
 }
 
 
+#: one epoch per stage (run.sh trains A 3 and C 2): every epoch of a micro model costs ESPnet's
+#: validation, checkpoint and ~30 plots, and no assertion here needs a second one
+MICRO_EPOCHS = ("--stageA_args", "--max_epoch 1",
+                "--stageC_args", "--max_epoch 1 --model_conf transition_lambda_min=1.0")
+
+
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
     work = tmp_path_factory.mktemp("recipe") / "mini cs" / "csst1"
@@ -76,12 +82,13 @@ def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
     cmd = ["./run.sh", "--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
            "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}'",
            "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1",
-           "--peer_max_epoch", "1", *args]
+           "--peer_max_epoch", "1", *MICRO_EPOCHS, *args]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0 or not check, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc
 
 
+@pytest.mark.slow
 def test_whole_recipe_runs_and_scores_both_systems(recipe):
     proc = run(recipe, "--peer_beside", "true")
     times = [ln.split("\t") for ln in (recipe / "exp" / "stage_times.tsv").read_text().splitlines()]
@@ -130,6 +137,7 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
     assert peer["src_token_list"] == src_tokens
 
 
+@pytest.mark.slow
 def test_single_stage_reruns_from_existing_outputs(recipe):
     if not (recipe / "RESULTS.json").exists():
         pytest.skip("needs the full run of the previous test")
@@ -153,6 +161,7 @@ def experiment_sharing_stage_a(recipe: Path, name: str) -> Path:
     return exp
 
 
+@pytest.mark.slow
 def test_ot_align_selects_layers_and_trains_stage_b_with_the_loss(recipe):
     if not (recipe / "exp" / "csst_stageA" / "valid.acc.best.pth").exists():
         pytest.skip("needs the full run of the first test")
@@ -172,6 +181,7 @@ def test_ot_align_selects_layers_and_trains_stage_b_with_the_loss(recipe):
     assert bad.returncode != 0 and "run stage 8" in bad.stderr + bad.stdout
 
 
+@pytest.mark.slow
 def test_train_launcher_runs_a_stage_data_parallel(recipe):
     """--train_launcher: stage B under torch.distributed.run, 2 CPU processes with gloo (ESPnet's
     external-launcher mode), from the first run's stage A."""
@@ -190,6 +200,7 @@ def test_train_launcher_runs_a_stage_data_parallel(recipe):
     assert (ddp / "csst_stageB" / "valid.acc.best.pth").is_file()
 
 
+@pytest.mark.slow
 def test_upload_stage_lays_out_the_model_with_a_card(recipe):
     if not (recipe / "exp" / "csst_stageC" / "packed.zip").exists():
         pytest.skip("needs the full run of the first test")
@@ -208,6 +219,7 @@ def test_unknown_option_lists_the_options(recipe):
     assert "--options" not in help_proc.stdout and "--options" not in proc.stderr  # not an option
 
 
+@pytest.mark.slow
 def test_ablation_script_scores_its_systems_into_their_table(recipe):
     if not (recipe / "RESULTS.json").exists():
         pytest.skip("needs the full run of the first test")
@@ -215,7 +227,7 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
     micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
              "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}'",
-             "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1"]
+             "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1", *MICRO_EPOCHS[:2]]
     proc = subprocess.run(["local/run_ablation.sh", "--systems", "a e ot_sel", *micro], cwd=recipe, capture_output=True,
                           text=True, timeout=900, env=dict(os.environ, MINI_CS="downloads/mini_cs"))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]

@@ -19,6 +19,8 @@ import yaml
 
 from test.csst_utils import shrink_config
 
+pytestmark = pytest.mark.slow  # runs the recipe's command lines on a micro corpus (test/README.md)
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "egs2" / "TEMPLATE" / "s2st_lm1"
 RECIPE = REPO / "egs2" / "mini_cs" / "s2st_lm1"

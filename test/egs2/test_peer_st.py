@@ -88,6 +88,7 @@ def micro_config(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_peer_st_trains_and_decodes_from_a_path_with_a_space(tmp_path, mini_corpus):
     work = tmp_path / "peer recipe"
     data = work / "data"

@@ -34,6 +34,7 @@ MICRO_ARGS = [
     "--nj", "2", "--inference_nj", "2", "--vocab_size", "700", "--src_vocab_size", "400",
     "--local_data_opts", f"--seed 5 --corpus_opts '{MICRO_CORPUS}'",
     "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1",
+    "--stageA_args", "--max_epoch 1", "--stageC_args", "--max_epoch 1 --model_conf transition_lambda_min=1.0",
     "--train_config", "conf_micro/train_csst.yaml", "--inference_config", "conf_micro/decode_csst.yaml",
     "--peer_config", "conf_micro/peer_st.yaml", "--peer_inference_config", "conf_micro/peer_decode.yaml",
 ]
@@ -180,6 +181,7 @@ def test_tutorial_marks_what_it_runs():
     assert blocks("python") and blocks("sh")
 
 
+@pytest.mark.slow
 def test_tutorial_commands_run_and_train_and_decode_zh_en(tutorial_run):
     recipe, proc, models = tutorial_run
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-6000:]
@@ -211,6 +213,7 @@ def test_tutorial_commands_run_and_train_and_decode_zh_en(tutorial_run):
     assert {(r["system"], r["metric"]) for r in scored} >= {("whisper_lora", "BLEU"), ("whisper_lora", "chrF")}
 
 
+@pytest.mark.slow
 def test_tutorial_builds_the_committed_zh_recipe(tutorial_run):
     recipe, proc, _ = tutorial_run
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -220,6 +223,7 @@ def test_tutorial_builds_the_committed_zh_recipe(tutorial_run):
         assert built[name] == committed[name], f"{name} differs from egs2/mini_cs_zh/csst1/{name}"
 
 
+@pytest.mark.slow
 def test_shown_commands_use_only_real_options(tutorial_run):
     recipe, proc, _ = tutorial_run
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -230,6 +234,7 @@ def test_shown_commands_use_only_real_options(tutorial_run):
     assert used and used <= listed, used - listed
 
 
+@pytest.mark.slow
 def test_the_stage_script_names_a_language_without_expert_group(tutorial_run):
     recipe, proc, _ = tutorial_run
     assert proc.returncode == 0, proc.stderr[-3000:]

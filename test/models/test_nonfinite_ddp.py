@@ -1,6 +1,7 @@
 """flag_nonfinite_loss under DDP: a NaN batch on one rank, whose graph leaves parameters out,
 must not put the ranks out of step (as it did in the recipe's stage B under --train_launcher)."""
 
+import pytest
 import torch
 
 from espnet_csst.models.csst_model import flag_nonfinite_loss
@@ -36,6 +37,7 @@ def _rank(rank: int, out):
     out[f"weights{rank}"] = [p.detach().clone() for p in model.module.parameters()]
 
 
+@pytest.mark.slow
 def test_a_nan_batch_on_one_rank_keeps_the_ranks_in_step():
     out = run_two_gloo_ranks(_rank)
     assert out["flag1_0"] == 1.0 and out["flag0_0"] == 0.0 and out["flag1_1"] == 0.0

@@ -92,6 +92,7 @@ def test_text_corpus_excludes_dev_and_test_sentences(mini_corpus):
     assert not held_out & lm_text
 
 
+@pytest.mark.slow
 def test_byte_identical_across_runs_and_nj(tmp_path, mini_corpus):
     tiny_corpus(tmp_path / "a", nj=1)
     tiny_corpus(tmp_path / "b", nj=3)
@@ -100,6 +101,7 @@ def test_byte_identical_across_runs_and_nj(tmp_path, mini_corpus):
     assert digest_tree(tmp_path / "b") == ref
 
 
+@pytest.mark.slow
 def test_different_seed_gives_different_corpus(tmp_path, mini_corpus):
     tiny_corpus(tmp_path / "s4", seed=4)
     assert (tmp_path / "s4" / "text" / "mono.es").read_text() != (
@@ -137,6 +139,7 @@ def test_failure_midway_leaves_no_partial_corpus(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_mandarin_english_pair_builds_a_valid_corpus(tmp_path):
     stats = tiny_corpus(tmp_path / "zh", pair="zh-en")
     d = tmp_path / "zh" / "data"

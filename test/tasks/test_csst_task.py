@@ -100,6 +100,7 @@ def test_optional_class_none_in_config(tiny_bpe, tmp_path):
     assert CSSTTask.build_model(args).normalize is None
 
 
+@pytest.mark.slow
 def test_print_config(tmp_path):
     r = subprocess.run([sys.executable, "-m", "espnet_csst.bin.csst_train", "--print_config"],
                        capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path, timeout=300)

@@ -90,6 +90,7 @@ def step_of(model_file: Path) -> int:
     return int(state.get("model", state)["interleave_step"])
 
 
+@pytest.mark.slow
 def test_training_logs_the_schedule_and_saves_its_step(trained):
     exp = trained["work"] / "exp"
     assert (exp / "valid.acc.best.pth").exists()
@@ -100,12 +101,14 @@ def test_training_logs_the_schedule_and_saves_its_step(trained):
     assert conf["n_units"] == K and isinstance(conf["token_list"], list)
 
 
+@pytest.mark.slow
 def test_resume_continues_the_step_counter(trained):
     trained["train"]("--max_epoch", "3")
     exp = trained["work"] / "exp"
     assert step_of(exp / "3epoch.pth") == 18
 
 
+@pytest.mark.slow
 def test_inference_writes_units_for_every_utterance(trained):
     work = trained["work"]
     run("espnet_csst.bin.unit_lm_inference", "--train_config", "exp/config.yaml",
@@ -120,6 +123,7 @@ def test_inference_writes_units_for_every_utterance(trained):
     assert (work / "decode/failed").read_text() == ""
 
 
+@pytest.mark.slow
 def test_units2units_api_matches_the_cli(trained):
     from espnet_csst.bin.unit_lm_inference import Units2Units
 
@@ -134,6 +138,7 @@ def test_units2units_api_matches_the_cli(trained):
     assert " ".join(map(str, hyp)) == cli[first[0]].strip()
 
 
+@pytest.mark.slow
 def test_speech2speech_runs_units_lm_and_vocoder_from_a_waveform_at_any_rate(trained, tmp_path, monkeypatch):
     """Issue 9's unit-to-speech API: waveform -> the recipe's units -> unit LM -> vocoder waveform."""
     from espnet_csst.bin.unit_lm_inference import Speech2Speech, Units2Units

@@ -5,6 +5,7 @@ Without uniform_stats the ranks would call all_gather for different keys and wai
 recursive_average completes and each value is averaged over the ranks that had it.
 """
 
+import pytest
 import torch
 
 from espnet_csst.utils.dist_stats import uniform_stats
@@ -24,6 +25,7 @@ def _rank(rank: int, out):
     out[f"weight{rank}"] = float(weight)
 
 
+@pytest.mark.slow
 def test_ranks_agree_on_keys_and_espnet_averages_what_each_had():
     out = run_two_gloo_ranks(_rank)
     assert out["keys0"] == out["keys1"] == ["acc", "load_en_e1", "load_es_e0", "loss"]

@@ -48,6 +48,7 @@ def test_an_imported_or_missing_module_is_left_alone(fake_package):
     assert not defer_module("no_such_module_anywhere")
 
 
+@pytest.mark.slow
 def test_recipe_processes_import_espnet_without_g2p_or_nltk_downloads():
     code = ("import sys, espnet_csst.tasks.csst, espnet2.train.preprocessor; "
             "print(sorted(m for m in ('nltk', 'inflect') if m in sys.modules))")
@@ -57,6 +58,7 @@ def test_recipe_processes_import_espnet_without_g2p_or_nltk_downloads():
     assert proc.stdout.splitlines()[-1] == "[]" and "nltk_data" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_espnet_text_cleaner_still_gets_the_real_module():
     code = ("import espnet_csst; from espnet2.text.cleaner import TextCleaner; "
             "print(TextCleaner(['tacotron'])('I have 3 dogs.'))")

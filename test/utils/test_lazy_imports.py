@@ -48,21 +48,23 @@ def test_an_imported_or_missing_module_is_left_alone(fake_package):
     assert not defer_module("no_such_module_anywhere")
 
 
-@pytest.mark.slow
-def test_recipe_processes_import_espnet_without_g2p_or_nltk_downloads():
-    code = ("import sys, espnet_csst.tasks.csst, espnet2.train.preprocessor; "
-            "print(sorted(m for m in ('nltk', 'inflect') if m in sys.modules))")
+def python_c(code: str) -> subprocess.CompletedProcess:
+    """``python -c code`` with the repository importable; fails the test on a non-zero exit."""
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(),
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_recipe_processes_import_espnet_without_g2p_or_nltk_downloads():
+    proc = python_c("import sys, espnet_csst.tasks.csst, espnet2.train.preprocessor; "
+                    "print(sorted(m for m in ('nltk', 'inflect') if m in sys.modules))")
     assert proc.stdout.splitlines()[-1] == "[]" and "nltk_data" not in proc.stderr
 
 
 @pytest.mark.slow
 def test_espnet_text_cleaner_still_gets_the_real_module():
-    code = ("import espnet_csst; from espnet2.text.cleaner import TextCleaner; "
-            "print(TextCleaner(['tacotron'])('I have 3 dogs.'))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(),
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = python_c("import espnet_csst; from espnet2.text.cleaner import TextCleaner; "
+                    "print(TextCleaner(['tacotron'])('I have 3 dogs.'))")
     assert proc.stdout.splitlines()[-1] == "I HAVE THREE DOGS."

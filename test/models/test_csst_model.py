@@ -329,3 +329,24 @@ def test_kl_to_the_previous_stage_model(tiny_codec, batch, tmp_path):
     missing.train()
     with pytest.raises(FileNotFoundError, match="previous stage"):
         missing(**batch)
+
+
+@pytest.mark.parametrize("cpu_bf16", [False, True])
+def test_the_two_suspected_nan_sources_stay_finite(tiny_codec, tiny_bpe, tiny_preprocessor, batch, cpu_bf16):
+    """Issue 19's candidates for the micro models' NaN losses: CTC on encodings shorter than their
+    targets, and the language loss on a batch without a labelled token. Both give finite losses
+    and gradients, in fp32 and under bf16 autocast (ESPnet's CTC zeroes an impossible path:
+    zero_infinity; the language loss is left out when nothing is labelled)."""
+    model = tiny_model(tiny_codec, projector="moe", ctc_weight=0.3, lang_loss_weight=0.5, balance_loss_weight=0.1,
+                       cpu_bf16=cpu_bf16)
+    model.train()
+    long_src = " ".join(["el gato come un buen libro hoy"] * 12)  # far more CTC targets than 0.5 s of frames
+    full = _with_src_text(batch, tiny_preprocessor, [long_src, "el perro"])
+    enc_lens = model.encode(full["speech"], full["speech_lengths"])[1]
+    assert int(full["src_text_lengths"][0]) > int(enc_lens[0])
+    unlabelled = _with_lang_labels(full, tiny_bpe, ["0.5", "0.8"])  # durations, no word with a language
+    assert bool((unlabelled["lang_labels"] < 0).all())
+    loss, stats, _ = model(**unlabelled)
+    assert "loss_lang" not in stats and math.isfinite(float(stats["loss_ctc"])) and math.isfinite(float(loss))
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

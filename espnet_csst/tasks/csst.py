@@ -42,6 +42,8 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import int_or_none, str2bool, str_or_none
 
 from espnet_csst.encoders.hf_whisper import HFWhisperEncoder
+from espnet_csst.frontends.feature_cache import check_cached_inputs
+from espnet_csst.frontends.whisper import WhisperFrontend
 from espnet_csst.llm.abs_llm import AbsLLM
 from espnet_csst.llm.hf_causal_lm import HFCausalLM
 from espnet_csst.llm.prompts import DEFAULT_TEMPLATES
@@ -59,10 +61,12 @@ from espnet_csst.train.preprocessor import CSSTPreprocessor
 # paid by every training, statistics and decoding job of a recipe.
 frontend_choices = ClassChoices(
     "frontend",
-    classes=dict(default=DefaultFrontend, sliding_window=SlidingWindow, s3prl=S3prlFrontend),
+    # whisper_hf: a pretrained Whisper encoder's frames (frozen ones can be cached: dump_frontend_feats)
+    classes=dict(default=DefaultFrontend, sliding_window=SlidingWindow, s3prl=S3prlFrontend,
+                 whisper_hf=WhisperFrontend),
     type_check=AbsFrontend,
     default="default",
-    optional=True,  # frontend: null for encoders that compute their own features (whisper_hf)
+    optional=True,  # frontend: null for encoders that compute their own features (encoder: whisper_hf)
 )
 specaug_choices = ClassChoices(
     "specaug", classes=dict(specaug=SpecAug), type_check=AbsSpecAug, default=None, optional=True
@@ -235,6 +239,9 @@ class CSSTTask(SafeIOTaskMixin, AbsTask):
             languages=(args.projector_conf or {}).get("languages", MoEProjector.default_languages)
             if args.projector == "moe" else None,
             src_llm_ids=float((args.model_conf or {}).get("ot_weight", 0.0)) > 0,
+            # a frontend that reads its own cached frames: (T, D) speech is frames, kept whole
+            speech_frames=getattr(frontend_choices.get_class(args.frontend), "accepts_cached_frames", False)
+            if args.frontend else False,
         )
 
     @classmethod
@@ -300,4 +307,8 @@ class CSSTTask(SafeIOTaskMixin, AbsTask):
             # the LLM keeps its own (pretrained or HF-default) initialisation
             for module in (encoder, projector):
                 initialize(module, args.init)
+        # cached frontend frames (feats.scp) must come from this model's frontend: another
+        # checkpoint or layer would train on the wrong input without any error
+        for mode in ("train", "valid"):
+            check_cached_inputs(frontend, getattr(args, f"{mode}_data_path_and_name_and_type", None))
         return model

@@ -42,8 +42,11 @@ class CSSTPreprocessor(AbsPreprocessor):
         src_bpemodel: Optional[str] = None,
         languages: Optional[Sequence[str]] = None,
         src_llm_ids: bool = False,
+        speech_frames: bool = False,
     ):
         super().__init__(train)
+        # (T, D) speech is cached frontend frames (frontend: whisper_hf), not (T, C) audio channels
+        self.speech_frames = speech_frames
         self.languages = list(languages) if languages else None
         self.codec = TextCodec(token_type, token_list, bpemodel)
         # the source transcript (CTC target) may have its own smaller sentencepiece, like
@@ -120,7 +123,8 @@ class CSSTPreprocessor(AbsPreprocessor):
                 if name == "text" and not text:
                     logging.warning(f"utterance {uid}: empty {name}")
                 data[name] = np.array(self.codec_for(name).encode(text), dtype=np.int64)
-        if "speech" in data and isinstance(data["speech"], np.ndarray) and data["speech"].ndim > 1:
+        if "speech" in data and isinstance(data["speech"], np.ndarray) and data["speech"].ndim > 1 and not (
+                self.speech_frames and data["speech"].shape[1] > 1):
             # (T, C) multi-channel audio: the mini and real recipes are mono; average channels
             data["speech"] = data["speech"].mean(axis=1)
         if "speech" in data:

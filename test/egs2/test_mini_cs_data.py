@@ -24,7 +24,7 @@ def make_recipe_copy(tmp_path: Path) -> Path:
 def test_data_stages_generate_and_import_validated_dirs(tmp_path):
     d = make_recipe_copy(tmp_path)
     opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
-    r = subprocess.run(["./local/data.sh", "--nj", "2", "--corpus_opts", opts], cwd=d,
+    r = subprocess.run(["./local/data.sh", "--nj", "2", "--pretrained", "none", "--corpus_opts", opts], cwd=d,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Stage 1: generating the mini es-en corpus" in r.stdout

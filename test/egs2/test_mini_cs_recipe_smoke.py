@@ -80,7 +80,7 @@ def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
     corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
     env = dict(os.environ, MINI_CS="downloads/mini_cs")
     cmd = ["./run.sh", "--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
-           "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}'",
+           "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'",
            "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1",
            "--peer_max_epoch", "1", *MICRO_EPOCHS, *args]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True, timeout=900)
@@ -226,7 +226,7 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     # system a: linear, code-switched data only; e: MoE + losses + transition loss (replay)
     corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
     micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
-             "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}'",
+             "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'",
              "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1", *MICRO_EPOCHS[:2]]
     proc = subprocess.run(["local/run_ablation.sh", "--systems", "a e ot_sel", *micro], cwd=recipe, capture_output=True,
                           text=True, timeout=900, env=dict(os.environ, MINI_CS="downloads/mini_cs"))

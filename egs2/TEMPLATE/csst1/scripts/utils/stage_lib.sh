@@ -69,6 +69,17 @@ sys.exit(0 if (conf.get("llm_conf") or {}).get("model_name_or_path") else 1)
 PYEOF
 }
 
+# config_caches_frontend CONFIG: true when the training config's frontend is a frozen pretrained
+# model (whisper_hf without finetune_top): its frames are computed once (csst.sh stage 6).
+config_caches_frontend() {
+    ${python:-python} - "$1" <<'PYEOF'
+import sys, yaml
+conf = yaml.safe_load(open(sys.argv[1], encoding="utf-8")) or {}
+frozen = not (conf.get("frontend_conf") or {}).get("finetune_top")
+sys.exit(0 if conf.get("frontend") == "whisper_hf" and frozen else 1)
+PYEOF
+}
+
 # check_projector_languages CONFIG LANG...: fails, naming the fix, when the training config's
 # MoE projector has no expert group for one of the corpus's languages (--languages).
 check_projector_languages() {

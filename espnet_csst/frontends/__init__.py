@@ -1,0 +1,1 @@
+"""Frontends beyond ESPnet's: pretrained speech models whose frozen frames can be cached."""

@@ -10,7 +10,11 @@ config are rewritten when ESPnet's ``unpack`` extracts it, so
     CSSTTask.build_model_from_file(files["csst_train_config"], files["csst_model_file"])
 
 works anywhere. A pretrained LLM named by hub id is recorded by name (its
-weights are inside the model file anyway).
+weights are inside the model file anyway). A pretrained Whisper (the ``whisper_hf``
+frontend or encoder) is named in the config by a path that exists only on the
+training machine (``pretrained/whisper_base``): the packed config describes it by
+its architecture instead (``config:``), and its weights come from the model file, so
+the packed model takes waveforms on any machine.
 """
 
 from __future__ import annotations
@@ -22,6 +26,24 @@ from pathlib import Path
 import yaml
 
 from espnet2.main_funcs.pack_funcs import pack
+
+WHISPER_ROLES = ("frontend", "encoder")  # roles whose whisper_hf class loads a checkpoint by path
+
+
+def self_contained(conf: dict) -> dict:
+    """The config with every pretrained Whisper described by its architecture, not its path."""
+    from transformers import WhisperConfig
+
+    conf = dict(conf)
+    for role in WHISPER_ROLES:
+        role_conf = dict(conf.get(f"{role}_conf") or {})
+        if conf.get(role) != "whisper_hf" or not role_conf.get("model_name_or_path"):
+            continue
+        path = role_conf.pop("model_name_or_path")
+        local = Path(path).expanduser().exists()
+        role_conf["config"] = WhisperConfig.from_pretrained(path, local_files_only=local).to_diff_dict()
+        conf[f"{role}_conf"] = role_conf
+    return conf
 
 
 def files_to_pack(model_dir: Path, model_file: str):
@@ -54,6 +76,14 @@ def main(argv=None):
         print(f"pack_csst: error: {e}", file=sys.stderr)
         return 1
     tmp = args.out.with_name(f".{args.out.stem}.tmp{args.out.suffix}")  # pack() infers the format from the suffix
+    conf = yaml.safe_load(config.read_text(encoding="utf-8"))
+    packed_conf = self_contained(conf)
+    if packed_conf != conf:
+        # beside the original, so its path is as relative as the model's (ESPnet's unpack rewrites
+        # the config's file paths only for configs stored under a relative name)
+        config = args.model_dir / "packed_config" / "config.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(yaml.safe_dump(packed_conf, allow_unicode=True, sort_keys=False), encoding="utf-8")
     pack(files={"csst_model_file": model}, yaml_files={"csst_train_config": config}, option=option, outpath=tmp)
     tmp.replace(args.out)
     print(f"packed {model} with {config} and {', '.join(map(str, option)) or 'no extra files'} -> {args.out}")

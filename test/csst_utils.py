@@ -44,7 +44,8 @@ LLM_CONFIG = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num
 
 
 def tiny_model(codec, max_positions: int = 128, seed: int = 0, frontend: bool = True,
-               n_mels: int = 20, projector: str = "linear", input_layer: str = "conv2d", **model_conf):
+               n_mels: int = 20, projector: str = "linear", input_layer: str = "conv2d", downsample: int = 2,
+               **model_conf):
     """encoder (1 transformer block, width 32, conv2d) -> projector (k=2) -> 2-layer Llama (width 32).
 
     ``frontend=False``: no frontend, the model reads (B, T, n_mels) features directly.
@@ -70,10 +71,10 @@ def tiny_model(codec, max_positions: int = 128, seed: int = 0, frontend: bool = 
 
     if projector == "moe":
         proj = MoEProjector(input_size=32, output_size=32, languages=("es", "en"), num_experts=3,
-                            downsample=2, hidden_size=64)
+                            downsample=downsample, hidden_size=64)
     else:
         proj_cls = {"linear": LinearProjector, "conv1d": Conv1dProjector}[projector]
-        proj = proj_cls(input_size=32, output_size=32, downsample=2, hidden_size=64)
+        proj = proj_cls(input_size=32, output_size=32, downsample=downsample, hidden_size=64)
     return ESPnetCSSTModel(frontend=fe, specaug=None, normalize=UtteranceMVN() if frontend else None,
                            encoder=encoder, projector=proj, llm=llm, **model_conf)
 

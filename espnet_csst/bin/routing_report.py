@@ -44,7 +44,8 @@ def collect(model, loader, utt2lang: Dict[str, str]):
             enc, enc_lens = model.encode(batch["speech"], batch["speech_lengths"])
             _, sp_lens, routing = model.project(enc, enc_lens, return_routing=True)
             labels = token_labels(batch["lang_labels"], batch["lang_labels_lengths"], sp_lens,
-                                  routing.mask.size(1), routing.group_logits.size(-1))
+                                  routing.mask.size(1), routing.group_logits.size(-1),
+                                  spans=routing.spans, span_frames=routing.span_frames)
             group = routing.group_logits.argmax(-1)
             expert = routing.topk_index[..., 0].gather(-1, group[..., None])[..., 0]
             mono = torch.tensor([utt2lang.get(k) != "cs" for k in keys])[:, None].expand_as(group)

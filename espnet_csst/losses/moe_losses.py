@@ -21,13 +21,17 @@ UNLABELLED = -1
 
 
 def token_labels(frame_labels: torch.Tensor, frame_lengths: torch.Tensor, token_lengths: torch.Tensor,
-                 num_tokens: int, num_groups: int) -> torch.Tensor:
+                 num_tokens: int, num_groups: int, spans: Optional[torch.Tensor] = None,
+                 span_frames: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Per-frame languages (B, F; -1 unknown or padding) -> per-token languages (B, num_tokens).
 
     Token i of an utterance with L tokens and F frames covers frames
     [i*F/L, (i+1)*F/L): proportional, since every encoder and projector keeps
-    time order and rate. It gets the language that holds more than half of its
-    frames, else -1 (a token that straddles a switch or silence teaches nothing).
+    time order and rate. Tokens of uneven length (CTC segments) give their ``spans``
+    (B, num_tokens, 2: first and one-past-last encoder frame) out of ``span_frames``
+    (B,) encoder frames, mapped onto the label frames the same proportional way. A
+    token gets the language that holds more than half of its frames, else -1 (a token
+    that straddles a switch or silence teaches nothing).
     """
     b = frame_labels.size(0)
     dev = frame_labels.device
@@ -35,9 +39,14 @@ def token_labels(frame_labels: torch.Tensor, frame_lengths: torch.Tensor, token_
     cum = torch.cat([onehot.new_zeros(b, 1, num_groups + 1), onehot.cumsum(1)], dim=1)    # (B, F+1, G+1)
     i = torch.arange(num_tokens, device=dev)[None, :]
     frames = frame_lengths.to(dev)[:, None]
-    tokens = token_lengths.to(dev).clamp(min=1)[:, None]
-    start = torch.minimum(i * frames // tokens, frames)
-    end = torch.minimum(torch.maximum((i + 1) * frames // tokens, start + 1), frames)
+    if spans is None:
+        tokens = token_lengths.to(dev).clamp(min=1)[:, None]
+        lo, hi = i, i + 1
+    else:
+        tokens = span_frames.to(dev).clamp(min=1)[:, None]
+        lo, hi = spans[..., 0].to(dev), spans[..., 1].to(dev)
+    start = torch.minimum(lo * frames // tokens, frames)
+    end = torch.minimum(torch.maximum(hi * frames // tokens, start + 1), frames)
     pick = lambda idx: cum.gather(1, idx[..., None].expand(-1, -1, num_groups + 1))  # noqa: E731
     counts = (pick(end) - pick(start))[..., 1:]                                       # (B, T', G)
     best_count, best = counts.max(-1)

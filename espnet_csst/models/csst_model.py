@@ -19,6 +19,13 @@ language of every 10 ms, mapped onto projector tokens) and
 ``balance_loss_weight`` the intra-group load-balancing loss; the reporter logs
 both, the group routing accuracy and every expert's load.
 
+Speech tokens (``speech_tokens``): ``projector`` feeds the LLM the projector's output
+on its fixed grid. ``ctc_soft`` (``espnet_csst/projectors/ctc_compress.py``) needs the CTC
+over the LLM's own vocabulary: each segment of the greedy CTC path becomes one speech
+token, the expected text embedding of its label plus the projector's output on the
+segment's mean frame (scaled by a learned gate that starts at ``ctc_soft_gate_init``), so
+the LLM starts from inputs it was pre-trained on.
+
 Transition loss (multi-stage training, ``espnet_csst/losses/transition.py``):
 utterances flagged by ``replay`` (the previous stage's data, mixed into the
 batches by ``espnet_csst.bin.add_replay``) have their CE and CTC weighted by
@@ -56,6 +63,7 @@ from espnet_csst.losses.moe_losses import balance_loss, language_loss, routing_s
 from espnet_csst.losses.ot_align import gather_positions, ot_alignment_cost
 from espnet_csst.losses.transition import TransitionSchedule, kl_to_teacher
 from espnet_csst.projectors.abs_projector import AbsProjector
+from espnet_csst.projectors.ctc_compress import ctc_segments, soft_token_embeddings
 from espnet_csst.utils.dist_stats import uniform_stats
 
 IGNORE = -100
@@ -165,10 +173,16 @@ class ESPnetCSSTModel(AbsESPnetModel):
         ot_position_weight: float = 0.0,
         ot_detach_text: bool = True,
         ot_max_iter: int = 100,
+        speech_tokens: str = "projector",
+        ctc_soft_gate_init: float = 0.0,
     ):
         super().__init__()
         if not 0.0 <= ctc_weight < 1.0:
             raise ValueError(f"model_conf.ctc_weight must be in [0, 1), got {ctc_weight}")
+        self._check_speech_tokens(speech_tokens, ctc_weight, src_vocab_size, projector)
+        self.speech_tokens = speech_tokens
+        if speech_tokens == "ctc_soft":
+            self.ctc_soft_gate = torch.nn.Parameter(torch.tensor(float(ctc_soft_gate_init)))
         if (lang_loss_weight or balance_loss_weight) and not hasattr(projector, "languages"):
             raise ValueError("model_conf.lang_loss_weight/balance_loss_weight need a routed projector "
                              f"(projector: moe); this one is {type(projector).__name__}")
@@ -213,6 +227,23 @@ class ESPnetCSSTModel(AbsESPnetModel):
         self.ot_position_weight = ot_position_weight
         self.ot_detach_text = ot_detach_text
         self.ot_max_iter = ot_max_iter
+
+    @staticmethod
+    def _check_speech_tokens(speech_tokens: str, ctc_weight: float, src_vocab_size: Optional[int],
+                             projector: AbsProjector) -> None:
+        if speech_tokens not in ("projector", "ctc_soft"):
+            raise ValueError(f"model_conf.speech_tokens must be projector or ctc_soft, got {speech_tokens!r}")
+        if speech_tokens != "ctc_soft":
+            return
+        if ctc_weight <= 0:
+            raise ValueError("model_conf.speech_tokens ctc_soft needs the CTC head: set model_conf.ctc_weight > 0")
+        if src_vocab_size:
+            raise ValueError("model_conf.speech_tokens ctc_soft needs the CTC over the LLM's own vocabulary, but "
+                             f"the source transcripts have their own ({src_vocab_size} tokens): run csst.sh "
+                             "with --src_vocab_size 0")
+        if getattr(projector, "downsample", 1) != 1:
+            raise ValueError("model_conf.speech_tokens ctc_soft: the CTC segments are the tokens already; set "
+                             f"projector_conf.downsample to 1 (it is {projector.downsample})")
 
     @staticmethod
     def _check_ot_layers(ot_weight: float, layers: Optional[List[int]], num_layers: int) -> List[int]:
@@ -284,10 +315,27 @@ class ESPnetCSSTModel(AbsESPnetModel):
         residual stream at speech positions. Each token is rescaled to the RMS of the
         embedding table (``scale_speech_to_text``), which holds for any LLM.
         """
+        if self.speech_tokens == "ctc_soft":
+            return self._project_ctc_segments(enc, enc_lens, return_routing)
         sp, sp_lens, routing = self.projector.forward_with_routing(enc, enc_lens)
-        if self.scale_speech_to_text:
-            rms = sp.float().pow(2).mean(-1, keepdim=True).add(1e-6).sqrt()
-            sp = (sp * (self._text_rms() / rms)).to(sp.dtype)
+        sp = self._scale_to_text(sp)
+        return (sp, sp_lens, routing) if return_routing else (sp, sp_lens)
+
+    def _scale_to_text(self, sp: torch.Tensor) -> torch.Tensor:
+        if not self.scale_speech_to_text:
+            return sp
+        rms = sp.float().pow(2).mean(-1, keepdim=True).add(1e-6).sqrt()
+        return (sp * (self._text_rms() / rms)).to(sp.dtype)
+
+    def _project_ctc_segments(self, enc: torch.Tensor, enc_lens: torch.Tensor, return_routing: bool):
+        """One speech token per CTC segment: its label's expected text embedding + gated projector output."""
+        probs = self.ctc.ctc_lo(enc).float().softmax(-1)
+        seg = ctc_segments(enc, enc_lens, probs)
+        soft = soft_token_embeddings(seg.posteriors, self.llm.embed_table())
+        sp, sp_lens, routing = self.projector.forward_with_routing(seg.frames, seg.lengths)
+        sp = soft.to(sp.dtype) + self.ctc_soft_gate.to(sp.dtype) * self._scale_to_text(sp)
+        if routing is not None:
+            routing.spans, routing.span_frames = seg.spans, enc_lens
         return (sp, sp_lens, routing) if return_routing else (sp, sp_lens)
 
     def _text_rms(self) -> torch.Tensor:
@@ -480,6 +528,9 @@ class ESPnetCSSTModel(AbsESPnetModel):
             loss = loss + self.ot_weight * loss_ot
             stats.update(ot_stats)
         stats.update(aux_stats)
+        if self.speech_tokens == "ctc_soft" and src_text_lengths is not None:
+            # 1.0 when the CTC emits one segment per source token; far below it early in training
+            stats["speech_per_src_token"] = sp_lens.sum().float() / src_text_lengths.sum().clamp(min=1)
         stats["loss"] = loss.detach()
         loss = flag_nonfinite_loss(self, loss, stats)
         loss, stats, weight = force_gatherable(
@@ -530,7 +581,8 @@ class ESPnetCSSTModel(AbsESPnetModel):
             return None, {}
         if lang_labels is not None:
             labels = token_labels(lang_labels, lang_labels_lengths, sp_lens, routing.mask.size(1),
-                                  routing.group_logits.size(-1))
+                                  routing.group_logits.size(-1), spans=routing.spans,
+                                  span_frames=routing.span_frames)
         elif self.lang_loss_weight == 0:  # unlabelled: the balance loss groups tokens by the router
             labels = torch.full(routing.mask.shape, -1, dtype=torch.long, device=routing.mask.device)
         else:

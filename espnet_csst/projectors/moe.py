@@ -36,6 +36,10 @@ class Routing:
     topk_index: torch.Tensor       # (B, T', G, k) chosen experts per group
     group_weights: torch.Tensor    # (B, T', G) the mixing weights used (soft or one-hot)
     mask: torch.Tensor             # (B, T') true at real (non-padded) tokens
+    # tokens of uneven length (CTC segments, csst_model's speech_tokens: ctc_soft): each one's
+    # encoder frames [first, last) out of span_frames, for the language labels (token_labels)
+    spans: Optional[torch.Tensor] = None        # (B, T', 2)
+    span_frames: Optional[torch.Tensor] = None  # (B,)
 
 
 class MoEProjector(AbsProjector):

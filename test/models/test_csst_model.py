@@ -350,3 +350,42 @@ def test_the_two_suspected_nan_sources_stay_finite(tiny_codec, tiny_bpe, tiny_pr
     assert "loss_lang" not in stats and math.isfinite(float(stats["loss_ctc"])) and math.isfinite(float(loss))
     loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_ctc_soft_speech_tokens_are_segments_the_llm_reads_as_text(tiny_codec, tiny_bpe, tiny_preprocessor, batch):
+    from espnet_csst.projectors.ctc_compress import ctc_segments
+
+    model = tiny_model(tiny_codec, projector="moe", downsample=1, speech_tokens="ctc_soft", ctc_weight=0.3,
+                       lang_loss_weight=0.2)
+    model.train()
+    full = _with_src_text(batch, tiny_preprocessor, TEXTS)
+    full = _with_lang_labels(full, tiny_bpe, ["0.5 en 0 0.5", "0.8 es 0.0 0.4 en 0.45 0.8"])
+    enc, enc_lens = model.encode(full["speech"], full["speech_lengths"])
+    seg = ctc_segments(enc, enc_lens, model.ctc.ctc_lo(enc).softmax(-1))
+    sp, sp_lens = model.project(enc, enc_lens)
+    assert sp_lens.tolist() == seg.lengths.tolist()  # one speech token per CTC segment
+    # the gate starts closed: the tokens are the expected text embeddings of the segments' labels
+    post = seg.posteriors[..., 1:] / seg.posteriors[..., 1:].sum(-1, keepdim=True)
+    for i, n in enumerate(sp_lens.tolist()):
+        torch.testing.assert_close(sp[i, :n], post[i, :n] @ model.llm.embed_table())
+    loss, stats, _ = model(**full)
+    assert torch.isfinite(loss) and "loss_lang" in stats and "loss_ctc" in stats
+    torch.testing.assert_close(float(stats["speech_per_src_token"]), sp_lens.sum().item() / full["src_text_lengths"].sum().item())
+    # the translation loss alone trains the CTC head (through the soft embeddings) and the gate
+    model.zero_grad()
+    ce = model.target_loss(*_logits_and_labels(model, full))[0]
+    ce.backward()
+    assert model.ctc.ctc_lo.weight.grad.abs().sum() > 0
+    assert model.ctc_soft_gate.grad is not None and model.ctc_soft_gate.grad != 0
+    # decoding takes the same path
+    model.eval()
+    hyps = model.generate(full["speech"], full["speech_lengths"], full["prefix"], full["prefix_lengths"],
+                          full["instruction"], full["instruction_lengths"], max_new_tokens=3)
+    assert len(hyps) == 2
+
+
+def _logits_and_labels(model, full):
+    sp, sp_lens = model.speech_embeddings(full["speech"], full["speech_lengths"])
+    seq = model.build_sequences(sp, sp_lens, full["prefix"], full["prefix_lengths"], full["instruction"],
+                                full["instruction_lengths"], full["text"], full["text_lengths"])
+    return model.llm(seq["inputs_embeds"], seq["attention_mask"])["logits"], seq["labels"]

@@ -1,6 +1,6 @@
 """The recipe's Whisper path end to end at toy sizes: a frozen (tiny, random) Whisper frontend
 whose frames are cached once (dump_frontend_feats, csst.sh stage 6), statistics and training
-on the cached frames, decoding from the cache and from the waveform (the same hypotheses),
+on the cached frames (CTC-segment speech tokens, as conf/tuning/train_csst_whisper.yaml), decoding from the cache and from the waveform (the same hypotheses),
 and a packed model that takes waveforms on a machine without the Whisper checkpoint.
 """
 
@@ -57,10 +57,15 @@ def pipeline(mini_corpus, tmp_path_factory):
     # the recipe's pretrained/whisper_base, here a tiny random checkpoint
     torch.manual_seed(0)
     WhisperModel(WhisperConfig(**WHISPER)).save_pretrained(work / "pretrained" / "whisper")
+    # the candidate default's design (conf/tuning/train_csst_whisper.yaml): an adapter at the frames'
+    # rate, its CTC over the LLM's vocabulary cut into segments, the MoE projector per segment
     write_config(work / "train_csst.yaml", frontend="whisper_hf",
                  frontend_conf={"model_name_or_path": "pretrained/whisper", "layer": 1}, normalize=None,
                  encoder_conf={"output_size": 32, "attention_heads": 2, "linear_units": 64, "num_blocks": 1,
-                               "input_layer": "conv2d2"},
+                               "input_layer": "linear"},
+                 projector="moe", projector_conf={"languages": ["es", "en"], "num_experts": 2, "downsample": 1,
+                                                  "hidden_size": 32},
+                 model_conf={"ctc_weight": 0.3, "speech_tokens": "ctc_soft"},
                  llm_conf={"arch": "llama", "config": dict(LLM_CONFIG, max_position_embeddings=256)}, max_epoch=1)
     # stage 6: the frames, computed once for every dir, then statistics on them
     dirs = [f"dump/raw/{d}" for d in ("stageB_train", "stageB_valid", "test_st")]

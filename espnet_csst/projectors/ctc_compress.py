@@ -48,26 +48,24 @@ def ctc_segments(enc: torch.Tensor, enc_lens: torch.Tensor, probs: torch.Tensor)
     member = torch.where(empty[:, None], valid, member)
     prev_best = torch.nn.functional.pad(best, (1, 0), value=-1)[:, :-1]
     prev_member = torch.nn.functional.pad(member, (1, 0), value=False)[:, :-1]
+    # an all-blank row's frames all have label 0, so it starts once, at its first frame
     starts = member & (~prev_member | (best != prev_best))
-    starts = torch.where(empty[:, None], member & ~prev_member, starts)
     lengths = starts.sum(1)
     s_max = max(int(lengths.max()) if b else 0, 1)
     seg = (starts.cumsum(1) - 1).clamp(min=0)                      # (B, T) segment of each frame
-    flat = (torch.arange(b, device=dev)[:, None] * s_max + seg)[member]  # member frames only
+    slot = torch.arange(b, device=dev)[:, None] * s_max + seg       # (B, T) row of (B * S) per frame
 
     def pool(values: torch.Tensor) -> torch.Tensor:
-        total = values.new_zeros(b * s_max, values.size(-1)).index_add(0, flat, values[member])
+        total = values.new_zeros(b * s_max, values.size(-1)).index_add(0, slot[member], values[member])
         return total.view(b, s_max, -1)
 
-    count = pool(torch.ones(b, t, 1, device=dev, dtype=enc.dtype)).clamp(min=1)
-    frame_index = torch.arange(t, device=dev).expand(b, t)[member]
-    first = torch.full((b * s_max,), t, device=dev, dtype=torch.long).scatter_reduce(
-        0, flat, frame_index, reduce="amin")
-    last = torch.zeros(b * s_max, device=dev, dtype=torch.long).scatter_reduce(
-        0, flat, frame_index + 1, reduce="amax")
-    spans = torch.stack([first, last], -1).view(b, s_max, 2)
-    spans = torch.where(torch.arange(s_max, device=dev)[None, :, None] < lengths[:, None, None], spans, 0)
-    return CTCSegments(frames=pool(enc) / count, posteriors=pool(probs) / count.to(probs.dtype),
+    count = pool(torch.ones(b, t, 1, device=dev))  # float32: exact frame counts under bf16 autocast
+    # segments are contiguous runs: each spans [its start frame, start + its frame count)
+    first = torch.zeros(b * s_max, device=dev, dtype=torch.long).index_copy(
+        0, slot[starts], torch.arange(t, device=dev).expand(b, t)[starts]).view(b, s_max)
+    spans = torch.stack([first, first + count[..., 0].long()], -1)
+    count = count.clamp(min=1)  # padding segments: no frames, nothing to divide
+    return CTCSegments(frames=pool(enc) / count.to(enc.dtype), posteriors=pool(probs) / count.to(probs.dtype),
                        lengths=lengths, spans=spans)
 
 

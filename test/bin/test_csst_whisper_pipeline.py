@@ -1,7 +1,8 @@
 """The recipe's Whisper path end to end at toy sizes: a frozen (tiny, random) Whisper frontend
 whose frames are cached once (dump_frontend_feats, csst.sh stage 6), statistics and training
-on the cached frames (CTC-segment speech tokens, as conf/tuning/train_csst_whisper.yaml), decoding from the cache and from the waveform (the same hypotheses),
-and a packed model that takes waveforms on a machine without the Whisper checkpoint.
+on the cached frames (CTC-segment speech tokens, as conf/tuning/train_csst_whisper.yaml),
+decoding from the cache and from the waveform (the same hypotheses), and a packed model that
+takes waveforms on a machine without the Whisper checkpoint.
 """
 
 from __future__ import annotations

@@ -370,7 +370,8 @@ def test_ctc_soft_speech_tokens_are_segments_the_llm_reads_as_text(tiny_codec, t
         torch.testing.assert_close(sp[i, :n], post[i, :n] @ model.llm.embed_table())
     loss, stats, _ = model(**full)
     assert torch.isfinite(loss) and "loss_lang" in stats and "loss_ctc" in stats
-    torch.testing.assert_close(float(stats["speech_per_src_token"]), sp_lens.sum().item() / full["src_text_lengths"].sum().item())
+    torch.testing.assert_close(float(stats["speech_per_src_token"]),
+                               sp_lens.sum().item() / full["src_text_lengths"].sum().item())
     # the translation loss alone trains the CTC head (through the soft embeddings) and the gate
     model.zero_grad()
     ce = model.target_loss(*_logits_and_labels(model, full))[0]

@@ -4,6 +4,7 @@
 Arguments and outputs follow ``espnet2.bin.st_inference``::
 
     <output_dir>/1best_recog/{text,token,token_int,score}   (and 2best_recog/... with --nbest 2)
+    <output_dir>/ctc/text        (with --ctc_text true: the CTC head's greedy source transcript)
 
 Unlike st_inference, utterances are decoded in batches (``--batch_size``):
 prompts are left-padded so that every utterance's continuation starts at
@@ -95,6 +96,15 @@ class Speech2Text:
             ])
         return out
 
+    @torch.no_grad()
+    def ctc_batch(self, batch: Dict[str, torch.Tensor]) -> List[str]:
+        """A collated batch -> the CTC head's greedy transcript per utterance (source vocabulary)."""
+        batch = to_device(batch, device=self.device)
+        if batch["speech"].is_floating_point():
+            batch["speech"] = batch["speech"].to(getattr(torch, self.dtype))
+        codec = self.preprocess.codec_for("src_text")
+        return [codec.decode(ids) for ids in self.model.ctc_greedy(batch["speech"], batch["speech_lengths"])]
+
     @functools.cached_property
     def fs(self) -> int:
         """The sample rate the model was trained on (its frontend's ``fs``; 16 kHz by default)."""
@@ -162,6 +172,24 @@ def decode_with_fallback(s2t, keys: Sequence[str], batch: Dict[str, torch.Tensor
     return results, failed
 
 
+def ctc_with_fallback(s2t, keys: Sequence[str], batch: Dict[str, torch.Tensor]) -> Dict[str, str]:
+    """``{key: CTC transcript}``: the batch at once, or one utterance at a time if that fails (a failed
+    utterance gets an empty transcript; the LLM's hypothesis of it is written either way)."""
+    try:
+        return dict(zip(keys, s2t.ctc_batch(batch)))
+    except Exception as e:  # noqa: BLE001 - one bad batch must not stop the others
+        logging.warning(f"CTC decoding of the batch {list(keys)} failed ({type(e).__name__}: {e}); "
+                        "decoding its utterances one by one")
+    texts = {}
+    for i, key in enumerate(keys):
+        try:
+            texts[key] = s2t.ctc_batch(split_batch(batch, i))[0]
+        except Exception as e:  # noqa: BLE001
+            logging.error(f"{key}: CTC decoding failed ({type(e).__name__}: {e}); its ctc/text line is empty")
+            texts[key] = ""
+    return texts
+
+
 def inference(
     output_dir: str,
     batch_size: int,
@@ -182,6 +210,7 @@ def inference(
     length_penalty: float,
     use_cache: bool,
     no_repeat_ngram_size: int,
+    ctc_text: bool = False,
 ):
     logging.basicConfig(level=log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     if ngpu > 1:
@@ -192,6 +221,9 @@ def inference(
                       beam_size=beam_size, nbest=nbest, maxlen=maxlen, length_penalty=length_penalty,
                       use_cache=use_cache, no_repeat_ngram_size=no_repeat_ngram_size)
     check_cached_inputs(s2t.model.frontend, data_path_and_name_and_type)  # frames of another frontend: refused
+    if ctc_text and s2t.model.ctc is None:
+        logging.warning("--ctc_text true, but the model has no CTC head (model_conf.ctc_weight 0): no ctc/text")
+        ctc_text = False
     loader = CSSTTask.build_streaming_iterator(
         data_path_and_name_and_type, dtype=dtype, batch_size=batch_size, key_file=key_file,
         num_workers=num_workers, preprocess_fn=s2t.preprocess, collate_fn=s2t.collate,
@@ -208,6 +240,7 @@ def inference(
             audio_s += float(batch["speech_lengths"].sum()) / rate
             results, batch_failed = decode_with_fallback(s2t, keys, batch)
             failed.update(batch_failed)
+            ctc = ctc_with_fallback(s2t, keys, batch) if ctc_text else {}
             for key in keys:  # a failed utterance: an empty 1-best, so it is still scored (as a miss)
                 for n, hyp in enumerate(results.get(key, [empty]), 1):
                     w = writer[f"{n}best_recog"]
@@ -215,6 +248,8 @@ def inference(
                     w["token"][key] = " ".join(hyp["token"])
                     w["token_int"][key] = " ".join(map(str, hyp["token_int"]))
                     w["score"][key] = str(hyp["score"])
+                if ctc_text:
+                    writer["ctc"]["text"][key] = ctc[key]
                 n_utt += 1
             elapsed = time.time() - start
             logging.info(f"decoded {n_utt} utterances, {audio_s:.1f} s of audio in {elapsed:.1f} s "
@@ -255,6 +290,8 @@ def get_parser():
     group.add_argument("--use_cache", type=str2bool, default=True, help="KV cache in generation")
     group.add_argument("--no_repeat_ngram_size", type=int, default=0,
                        help="Forbid repeating any n-gram of this many tokens (transformers' generate; 0: off)")
+    group.add_argument("--ctc_text", type=str2bool, default=False,
+                       help="Also write the CTC head's greedy source transcript to <output_dir>/ctc/text")
     return parser
 
 

@@ -453,6 +453,16 @@ class ESPnetCSSTModel(AbsESPnetModel):
             self.transition_step += 1
         return out
 
+    def _zero_loss_touching_every_parameter(self, like: torch.Tensor) -> torch.Tensor:
+        """A zero loss whose graph reaches every trainable parameter: under DistributedDataParallel
+        a batch whose utterances are all skipped must still give each parameter a (zero) gradient,
+        or the ranks' gradient reduction waits for the LLM's parameters forever and fails."""
+        zero = like.float().sum() * 0.0
+        for p in self.parameters():
+            if p.requires_grad:
+                zero = zero + p.float().sum() * 0.0
+        return zero
+
     def _forward(self, speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
                  instruction, instruction_lengths, src_text, src_text_lengths,
                  lang_labels=None, lang_labels_lengths=None, replay=None, src_llm=None, src_llm_lengths=None):
@@ -476,7 +486,7 @@ class ESPnetCSSTModel(AbsESPnetModel):
                 f"{self.n_skipped_too_long} so far. Filter long utterances or raise the context size"
             )
         if not bool(keep.any()):
-            loss = sp_emb.float().sum() * 0.0
+            loss = self._zero_loss_touching_every_parameter(sp_emb)
             stats = {"loss": loss.detach(), "acc": None, "skipped_too_long": float(n_skip), **aux_stats}
             return force_gatherable((loss, uniform_stats(stats, loss.device), torch.tensor(0)), loss.device)
 
@@ -659,6 +669,22 @@ class ESPnetCSSTModel(AbsESPnetModel):
         return {"feats": feats, "feats_lengths": feats_lengths}
 
     # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def ctc_greedy(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> List[List[int]]:
+        """The CTC head's greedy transcript per utterance: source token ids (repeats merged, blanks dropped).
+
+        It shows what the speech side alone reads, next to the LLM's transcript of the same model.
+        """
+        if self.ctc is None:
+            raise ValueError("this model has no CTC head (model_conf.ctc_weight is 0): nothing to decode greedily")
+        enc, enc_lens = self.encode(speech, speech_lengths)
+        best = self.ctc.ctc_lo(enc).argmax(-1)
+        hyps = []
+        for path, n in zip(best, enc_lens.tolist()):
+            classes = torch.unique_consecutive(path[:n])
+            hyps.append([int(c) - 1 for c in classes if int(c) != 0])  # class k + 1 is token k; 0 is the blank
+        return hyps
+
     @torch.no_grad()
     def generate(
         self,

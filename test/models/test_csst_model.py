@@ -142,7 +142,13 @@ def test_too_long_utterances_are_skipped(tiny_codec, tiny_preprocessor, caplog):
     loss, stats, weight = model(**only_long)
     assert float(loss.detach()) == 0.0 and int(weight) == 0
     assert model.n_skipped_too_long == 3
+    model.zero_grad()
     loss.sum().backward()  # still differentiable: the trainer's backward does not crash
+    # and every trainable parameter gets a zero gradient: under DDP a parameter without one
+    # leaves the ranks' reduction unfinished (the data-parallel smoke test failed on that)
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"no gradient for {missing[:5]}"
+    assert all(float(p.grad.abs().sum()) == 0.0 for p in model.parameters() if p.grad is not None)
 
 
 def _with_src_text(batch, tiny_preprocessor, texts):
@@ -179,6 +185,27 @@ def test_ctc_without_source_transcript_is_a_clear_error(tiny_codec, batch):
 def test_ctc_with_its_own_vocabulary(tiny_codec):
     model = tiny_model(tiny_codec, ctc_weight=0.3, src_vocab_size=40)
     assert model.ctc.ctc_lo.out_features == 41  # blank + 40 source tokens
+
+
+def test_ctc_greedy_merges_repeats_and_drops_blanks(tiny_codec, batch, monkeypatch):
+    model = tiny_model(tiny_codec, ctc_weight=0.3, src_vocab_size=40)
+    # best classes per frame (0 = blank, class k + 1 = token k); the second utterance has 4 frames
+    paths = torch.tensor([[0, 3, 3, 0, 3, 5, 5, 0], [1, 1, 0, 2, 9, 9, 9, 9]])
+    enc_lens = torch.tensor([8, 4])
+
+    class FixedLogits(torch.nn.Module):
+        def forward(self, enc):
+            return torch.nn.functional.one_hot(paths, 41).float()
+
+    monkeypatch.setattr(model, "encode", lambda speech, lengths: (torch.zeros(2, 8, 4), enc_lens))
+    model.ctc.ctc_lo = FixedLogits()
+    assert model.ctc_greedy(batch["speech"], batch["speech_lengths"]) == [[2, 2, 4], [0, 1]]
+    # the real head gives ids of the source vocabulary
+    real = tiny_model(tiny_codec, ctc_weight=0.3, src_vocab_size=40)
+    hyps = real.ctc_greedy(batch["speech"], batch["speech_lengths"])
+    assert len(hyps) == 2 and all(0 <= t < 40 for h in hyps for t in h)
+    with pytest.raises(ValueError, match="no CTC head"):
+        tiny_model(tiny_codec).ctc_greedy(batch["speech"], batch["speech_lengths"])
 
 
 @pytest.mark.parametrize("bad", [dict(ctc_weight=1.0), dict(ctc_weight=-0.1), dict(cpu_bf16="yes")])

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from test.conftest import TINY_SIZES
@@ -33,6 +34,21 @@ MICRO_CSST = {
     "batch_size": 8,
     "num_workers": 0,
 }
+#: run.sh's model (conf/tuning/train_csst_whisper.yaml) at micro size: its Whisper is the tiny random
+#: one the fixture writes as pretrained/whisper_base (TINY_WHISPER), its adapter one block at the
+#: frames' rate (the CTC segments need it: projector downsample 1)
+MICRO_CSST_WHISPER = {
+    "encoder_conf": {"output_size": 16, "attention_heads": 2, "linear_units": 32, "num_blocks": 1,
+                     "input_layer": "linear", "cnn_module_kernel": 7},
+    "projector_conf": {"hidden_size": 32},
+    "llm_conf": MICRO_CSST["llm_conf"],
+    "batch_size": 8,
+    "num_workers": 0,
+}
+#: a Whisper of 32 dims and 2 blocks, random: what local/data.sh stage 3 links at full size
+TINY_WHISPER = dict(d_model=32, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=64, decoder_layers=1,
+                    decoder_attention_heads=2, decoder_ffn_dim=64, num_mel_bins=80, max_source_positions=1500,
+                    vocab_size=100, eos_token_id=2, bos_token_id=1, pad_token_id=0, decoder_start_token_id=1)
 MICRO_PEER = {
     "frontend_conf": {"fs": "16k", "n_fft": 512, "win_length": 400, "hop_length": 160, "n_mels": 20},
     "encoder_conf": {"output_size": 16, "attention_heads": 2, "linear_units": 32, "num_blocks": 1,
@@ -44,6 +60,9 @@ MICRO_PEER = {
     "batch_size": 8,
     "num_workers": 0,
 }
+#: ESPnet's ST on the cached frames (conf/peer_st_whisper.yaml): no frontend, TINY_WHISPER's width
+MICRO_PEER_FRAMES = {**{k: v for k, v in MICRO_PEER.items() if k != "frontend_conf"},
+                     "input_size": TINY_WHISPER["d_model"]}
 
 
 #: one epoch per stage (run.sh trains A 3 and C 2): every epoch of a micro model costs ESPnet's
@@ -64,22 +83,31 @@ def recipe(tmp_path_factory):
     (work / "local" / "data.sh").chmod(0o755)
     for name in ("path.sh", "scripts", "csst.sh"):
         (work / name).symlink_to(TEMPLATE / name)
-    shrink_config(RECIPE / "conf" / "train_csst.yaml", work / "conf" / "train_csst.yaml", MICRO_CSST)
     (work / "conf" / "tuning").mkdir()
-    shrink_config(RECIPE / "conf" / "tuning" / "train_csst_linear.yaml", work / "conf" / "tuning" / "train_csst_linear.yaml",
-           MICRO_CSST)
+    for name in ("train_csst_whisper.yaml", "train_csst_whisper_linear.yaml"):
+        shrink_config(RECIPE / "conf" / "tuning" / name, work / "conf" / "tuning" / name, MICRO_CSST_WHISPER)
+    write_tiny_whisper(work / "pretrained" / "whisper_base")
     (work / "local" / "run_ablation.sh").write_bytes((RECIPE / "local" / "run_ablation.sh").read_bytes())
     (work / "local" / "run_ablation.sh").chmod(0o755)
     shrink_config(RECIPE / "conf" / "peer_st.yaml", work / "conf" / "peer_st.yaml", MICRO_PEER)
-    (work / "conf" / "peer_decode.yaml").write_bytes((RECIPE / "conf" / "peer_decode.yaml").read_bytes())
+    shrink_config(RECIPE / "conf" / "peer_st_whisper.yaml", work / "conf" / "peer_st_whisper.yaml", MICRO_PEER_FRAMES)
+    for name in ("peer_decode.yaml", "peer_decode_whisper.yaml"):
+        (work / "conf" / name).write_bytes((RECIPE / "conf" / name).read_bytes())
     (work / "conf" / "decode_csst.yaml").write_text("batch_size: 4\nbeam_size: 1\nmaxlen: 10\n")
     return work
+
+
+def write_tiny_whisper(out: Path) -> None:
+    from transformers import WhisperConfig, WhisperModel
+
+    torch.manual_seed(0)
+    WhisperModel(WhisperConfig(**TINY_WHISPER)).save_pretrained(out)
 
 
 def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
     env = dict(os.environ, MINI_CS="downloads/mini_cs")
-    cmd = ["./run.sh", "--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
+    cmd = ["./run.sh", "--nj", "2", "--inference_nj", "2", "--vocab_size", "120",
            "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'",
            "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1",
            "--peer_max_epoch", "1", *MICRO_EPOCHS, *args]
@@ -101,11 +129,13 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
 
     results = json.loads((recipe / "RESULTS.json").read_text())
     got = {(r["system"], r["test_set"], r["metric"]) for r in results["rows"]}
-    for system in ("csst_stageC", "peer_espnet_st"):
+    for system in ("csst_stageC", "peer_espnet_st", "peer_espnet_st_whisper"):
         for test_set in ("test_cs", "test_mono_es"):
             assert (system, test_set, "BLEU") in got
             assert (system, test_set, "chrF") in got
     assert ("csst_stageA_asr", "test_cs", "WER") in got
+    # the CTC head's own transcripts (the segments the LLM reads), of stage A and of stage C
+    assert ("csst_stageA_ctc", "test_cs", "WER") in got and ("csst_stageC_ctc", "test_mono_es", "WER") in got
     # the stage-B model too: what code-switched training keeps of monolingual ST
     assert ("csst_stageB", "test_mono_es", "BLEU") in got
     # the default: MoE projector, transition loss (stage C replays stage B's data)
@@ -115,6 +145,7 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
     assert ("llm_text_ceiling", "test_cs", "BLEU") in got and ("llm_text_ceiling", "test_mono_es", "BLEU") in got
     md = (recipe / "RESULTS.md").read_text()
     assert "csst_stageC" in md and "peer_espnet_st" in md and "Wall time per stage" in md
+    assert re.search(r"CPU core\(s\) of .+ \(AMX: (yes|no), AVX512-BF16: (yes|no)\)", md)  # the times' machine
     # training visibility: TensorBoard logs, and RESULTS.md links to the plots under exp/<tag>/images/
     for tag in ("csst_stageA", "csst_stageB", "csst_stageC", "peer_st"):
         assert list((recipe / "exp" / tag / "tensorboard").rglob("events.out.tfevents.*")), tag
@@ -130,11 +161,18 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
     # each stage starts from the previous one's model
     conf_b = yaml.safe_load((recipe / "exp" / "csst_stageB" / "config.yaml").read_text())
     assert any("csst_stageA" in p for p in conf_b["init_param"])
-    # the source transcripts have their own token list (the CTC's), the peer shares it
-    src_tokens = (recipe / "data" / "token_list" / "src_unigram60" / "tokens.txt").read_text().splitlines()
-    assert conf_b["src_token_list"] == src_tokens and len(src_tokens) == 60
-    peer = yaml.safe_load((recipe / "exp" / "peer_st" / "config.yaml").read_text())
-    assert peer["src_token_list"] == src_tokens
+    # the CTC segments: the adapter's CTC predicts the LLM's own tokens (--src_vocab_size 0), and
+    # both peers use that list for their source CTC
+    tokens = (recipe / "data" / "token_list" / "bpe_unigram120" / "tokens.txt").read_text().splitlines()
+    assert conf_b["model_conf"]["speech_tokens"] == "ctc_soft" and not conf_b.get("src_token_list")
+    assert not list((recipe / "data" / "token_list").glob("src_*"))  # no token list of its own
+    for peer_tag in ("peer_st", "peer_st_whisper"):
+        peer = yaml.safe_load((recipe / "exp" / peer_tag / "config.yaml").read_text())
+        assert peer["src_token_list"] == tokens, peer_tag
+    # the CSST model and the frames peer read stage 6's cached Whisper frames
+    assert conf_b["frontend"] == "whisper_hf"
+    assert (recipe / "dump" / "raw" / "stageB_train" / "feats.scp").is_file()
+    assert peer["input_size"] == TINY_WHISPER["d_model"]
 
 
 @pytest.mark.slow
@@ -225,7 +263,7 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
         pytest.skip("needs the full run of the first test")
     # system a: linear, code-switched data only; e: MoE + losses + transition loss (replay)
     corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
-    micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120", "--src_vocab_size", "60",
+    micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120",
              "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'",
              "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1", *MICRO_EPOCHS[:2]]
     proc = subprocess.run(["local/run_ablation.sh", "--systems", "a e ot_sel", *micro], cwd=recipe, capture_output=True,

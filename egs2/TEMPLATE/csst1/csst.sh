@@ -89,6 +89,7 @@ run_peer=true
 peer_config=conf/peer_st.yaml
 peer_inference_config=conf/peer_decode.yaml
 peer_frames_config=""     # a second peer: ESPnet ST on stage 6's cached frames (needs a frozen frontend)
+peer_frames_inference_config=""  # its st_inference config (default: --peer_inference_config)
 peer_args=""              # extra st_train options for the peer
 peer_max_epoch=""
 peer_beside=false         # CPU: run the peer (stages 12-13) in the background beside stages 5-11, half the threads each
@@ -271,7 +272,8 @@ peer() {  # peer FIRST LAST: peer_st.sh stages of the stock peer and, if configu
     "${SCRIPTS}/peer_st.sh" "${common[@]}" --exp_dir "${expdir}/peer_st" --config "${peer_config}"
     if peer_on_frames; then
         "${SCRIPTS}/peer_st.sh" "${common[@]}" --exp_dir "${expdir}/peer_st_whisper" \
-            --config "${peer_frames_config}" --speech_input frames
+            --config "${peer_frames_config}" --speech_input frames \
+            --inference_config "${peer_frames_inference_config:-${peer_inference_config}}"
     fi
 }
 
@@ -457,6 +459,7 @@ if run_stage 10 "train stage C (code-switched ST)"; then
 fi
 
 decode_csst() {  # decode_csst MODEL_DIR TASK TEST
+    # --ctc_text: the CTC head's greedy transcript too (<out>/ctc/text; scored as csst_stage*_ctc)
     local mdir="$1" task="$2" t="$3" out="$1/decode_${2}_${3}"
     # inference_nj jobs share the cores: oversubscribed torch threads make small-batch
     # generation several times slower
@@ -464,7 +467,7 @@ decode_csst() {  # decode_csst MODEL_DIR TASK TEST
         --csst_train_config "${mdir}/config.yaml" --csst_model_file "${mdir}/${inference_model}" \
         --data_path_and_name_and_type "$(speech_input "${raw}/test_${task}_${t}")" \
         --data_path_and_name_and_type "${raw}/test_${task}_${t}/task,task,text" \
-        --output_dir "${out}" > "${out}.log" 2>&1 || { tail -n 20 "${out}.log"; die "decoding failed; see ${out}.log"; }
+        --ctc_text true --output_dir "${out}" > "${out}.log" 2>&1 || { tail -n 20 "${out}.log"; die "decoding failed; see ${out}.log"; }
     log "decoded ${raw}/test_${task}_${t} with ${mdir} -> ${out}/1best_recog/text"
 }
 
@@ -520,8 +523,16 @@ else
     fi
 fi
 
+cpu_model() {  # the CPU's name and its bf16 matrix units (they decide whether bf16 autocast pays)
+    local name flags
+    name="$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
+    flags="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)"
+    has() { grep -qw "$1" <<< "${flags}" && echo yes || echo no; }
+    echo "${name:-$(uname -m)} (AMX: $(has amx_bf16), AVX512-BF16: $(has avx512_bf16))"
+}
+
 results_note() {
-    echo "Produced by \`./run.sh\` (egs2/TEMPLATE/csst1/csst.sh, stages 1-15) on $(uname -n): $(nproc) CPU core(s), ngpu ${ngpu}, $(date -u '+%Y-%m-%d'). Per-stage wall times below; rerun any stage with \`./run.sh --stage N --stop_stage N\`."
+    echo "Produced by \`./run.sh\` (egs2/TEMPLATE/csst1/csst.sh, stages 1-15) on $(uname -n): $(nproc) CPU core(s) of $(cpu_model), ngpu ${ngpu}, $(date -u '+%Y-%m-%d'). Per-stage wall times below; rerun any stage with \`./run.sh --stage N --stop_stage N\`."
 }
 
 if run_stage 14 "score"; then
@@ -560,6 +571,13 @@ if run_stage 14 "score"; then
                 "${raw}/test_asr_${t}/text" "${expdir}/csst_stageA/decode_asr_${t}" \
                 "./run.sh --stop_stage 7  # stage A model, ASR prompt"
         fi
+        for s in A C; do  # the CTC head alone: what the speech side reads, before the LLM
+            d="${expdir}/csst_stage${s}/decode_$([ "${s}" = A ] && echo asr || echo st)_${t}"
+            if [ -f "${d}/ctc/text" ] && [ -f "${raw}/test_asr_${t}/text" ]; then
+                score "csst_stage${s}_ctc" "${t}" asr "${d}/ctc/text" "${raw}/test_asr_${t}/text" "${d}" \
+                    "./run.sh --stage 11 --stop_stage 11  # the stage-${s} model's CTC head, greedy (ctc/text)"
+            fi
+        done
         if [ "${stageB_decode}" = true ] && [ -f "${expdir}/csst_stageB/decode_st_${t}/1best_recog/text" ]; then
             score csst_stageB "${t}" st "${expdir}/csst_stageB/decode_st_${t}/1best_recog/text" \
                 "${raw}/test_st_${t}/text" "${expdir}/csst_stageB/decode_st_${t}" \
@@ -576,7 +594,7 @@ if run_stage 14 "score"; then
             if peer_on_frames; then
                 score peer_espnet_st_whisper "${t}" st "${expdir}/peer_st_whisper/decode_test_st_${t}/1best_recog/text" \
                     "${raw}/test_st_${t}/text" "${expdir}/peer_st_whisper/decode_test_st_${t}" \
-                    "./run.sh --stage 12 --stop_stage 13  # conf: ${peer_frames_config} (the CSST model's cached frames), ${peer_inference_config}"
+                    "./run.sh --stage 12 --stop_stage 13  # conf: ${peer_frames_config} (the CSST model's cached frames), ${peer_frames_inference_config:-${peer_inference_config}}"
             fi
         fi
     done

@@ -48,8 +48,8 @@ done
 [ -z "${ot_systems}" ] || [[ " ${moe_systems} " == *" e "* ]] || moe_systems+=" e"
 recipe() { ./run.sh "${run_opts[@]}" "$@"; }
 
-linear=conf/tuning/train_csst_linear.yaml
-moe=conf/train_csst.yaml
+linear=conf/tuning/train_csst_whisper_linear.yaml
+moe=conf/tuning/train_csst_whisper.yaml
 no_aux="--model_conf lang_loss_weight=0 --model_conf balance_loss_weight=0"
 # e's stage C as in ./run.sh: the transition schedule chosen on dev (local/tune_transition.sh)
 stageC_args_e="$(sed -n 's/^ *--stageC_args "\(.*\)" \\$/\1/p' run.sh)"

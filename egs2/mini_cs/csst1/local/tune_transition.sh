@@ -43,7 +43,7 @@ model_conf_of() {  # stage-C csst_train options of a variant
 }
 for v in ${variants}; do describe "${v}" > /dev/null; done
 
-config=conf/train_csst.yaml
+config=conf/tuning/train_csst_whisper.yaml
 grep -q "^projector: moe" "${config}" || die "${config} is not the MoE model this script tunes"
 dump=dump_tune
 dev_sets="dev_cs dev_mono"

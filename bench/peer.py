@@ -17,6 +17,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 PEER_CONFIG = REPO / "egs2/mini_cs/csst1/conf/peer_st.yaml"
+#: ESPnet's ST on cached Whisper base frames (scripts/peer_st.sh --speech_input frames)
+PEER_FRAMES_CONFIG = REPO / "egs2/mini_cs/csst1/conf/peer_st_whisper.yaml"
 
 
 def _token_list(path: Path, n: int) -> Path:
@@ -24,25 +26,27 @@ def _token_list(path: Path, n: int) -> Path:
     return path
 
 
-def peer_args(work: Path, vocab: int, src_vocab: int) -> argparse.Namespace:
+def peer_args(work: Path, vocab: int, src_vocab: int, config: Path = PEER_CONFIG) -> argparse.Namespace:
     from espnet2.tasks.st import STTask
 
     work.mkdir(parents=True, exist_ok=True)
-    return STTask.get_parser().parse_args([
-        "--config", str(PEER_CONFIG), "--output_dir", str(work),
+    argv = [
+        "--config", str(config), "--output_dir", str(work),
         "--token_list", str(_token_list(work / "tokens.txt", vocab)),
         "--src_token_list", str(_token_list(work / "src_tokens.txt", src_vocab)),
         "--token_type", "word", "--src_token_type", "word",
+    ]
+    if (yaml.safe_load(config.read_text()) or {}).get("normalize") == "global_mvn":
         # the recipe's global_mvn needs collected stats; utterance_mvn costs the same
-        "--normalize", "utterance_mvn",
-    ])
+        argv += ["--normalize", "utterance_mvn"]
+    return STTask.get_parser().parse_args(argv)
 
 
-def build_peer(work: Path, vocab: int, src_vocab: int, seed: int = 0):
+def build_peer(work: Path, vocab: int, src_vocab: int, seed: int = 0, config: Path = PEER_CONFIG):
     from espnet2.tasks.st import STTask
 
     torch.manual_seed(seed)
-    args = peer_args(work, vocab, src_vocab)
+    args = peer_args(work, vocab, src_vocab, config)
     return STTask.build_model(args), args
 
 

@@ -19,6 +19,7 @@ benches=(
     "bench_ot.py"            # OT step vs none, batched Sinkhorn vs per-utterance loop
     "bench_cpu_bf16.py"      # CPU bf16 autocast vs fp32 training steps
     "bench_decode.py"        # decoding: batch 1/16, KV cache, greedy/beam 4 vs st_inference
+    "bench_whisper.py"       # the default on Whisper frames vs ESPnet ST on them: cache, training, decoding
     "profile_hot_paths.py"   # torch.profiler tables and the fix's before/after
 )
 start=$(date +%s)

@@ -84,13 +84,18 @@ class CSSTDecoder:
         self.prefix = torch.randint(1, VOCAB - 1, (1, 3))
         self.instruction = torch.randint(1, VOCAB - 1, (1, 8))
 
+    @staticmethod
+    def collate(wavs: List[np.ndarray]):
+        lens = torch.tensor([len(w) for w in wavs])
+        speech = torch.zeros(len(wavs), int(lens.max()))
+        for k, w in enumerate(wavs):
+            speech[k, : len(w)] = torch.from_numpy(w)
+        return speech, lens
+
     @torch.no_grad()
     def __call__(self, wavs: List[np.ndarray], beam: int = 1, use_cache: bool = True) -> List[int]:
         b = len(wavs)
-        lens = torch.tensor([len(w) for w in wavs])
-        speech = torch.zeros(b, int(lens.max()))
-        for k, w in enumerate(wavs):
-            speech[k, : len(w)] = torch.from_numpy(w)
+        speech, lens = self.collate(wavs)
         hyps = self.model.generate(
             speech, lens, self.prefix.expand(b, -1), torch.full((b,), 3), self.instruction.expand(b, -1),
             torch.full((b,), 8), max_new_tokens=self.tokens, beam_size=beam, nbest=1, use_cache=use_cache,

@@ -112,15 +112,7 @@ def calibrate_blank(model, frames: List[torch.Tensor], per_second: float) -> flo
 class FramesDecoder(CSSTDecoder):
     """``CSSTDecoder`` on (T, D) cached frames instead of waveforms."""
 
-    @torch.no_grad()
-    def __call__(self, frames: List[torch.Tensor], beam: int = 1, use_cache: bool = True) -> List[int]:
-        b = len(frames)
-        x, lens = pad(frames)
-        hyps = self.model.generate(
-            x, lens, self.prefix.expand(b, -1), torch.full((b,), 3), self.instruction.expand(b, -1),
-            torch.full((b,), 8), max_new_tokens=self.tokens, beam_size=beam, nbest=1, use_cache=use_cache,
-            logits_processor=self.processors)
-        return [len(h[0]["token_int"]) for h in hyps]
+    collate = staticmethod(lambda frames: pad(frames))
 
 
 def peer_frames_decoder(work: Path, tokens: int, beam: int):

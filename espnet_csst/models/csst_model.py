@@ -678,7 +678,7 @@ class ESPnetCSSTModel(AbsESPnetModel):
         if self.ctc is None:
             raise ValueError("this model has no CTC head (model_conf.ctc_weight is 0): nothing to decode greedily")
         enc, enc_lens = self.encode(speech, speech_lengths)
-        best = self.ctc.ctc_lo(enc).argmax(-1)
+        best = self.ctc.argmax(enc)  # ESPnet's CTC: argmax of its projection
         hyps = []
         for path, n in zip(best, enc_lens.tolist()):
             classes = torch.unique_consecutive(path[:n])

@@ -204,3 +204,21 @@ def run_two_gloo_ranks(fn, timeout: float = 120.0) -> dict:
             if p.is_alive():
                 p.terminate()
     return dict(out)
+
+
+def nonfinite_loss_epochs(exp: Path, pattern: str) -> Dict[str, List[float]]:
+    """The ``nonfinite_loss`` shares (train and valid) of every epoch summary in ``exp/<pattern>/train.log``.
+
+    Every trainer matched must have logged at least one epoch (an empty dict entry fails the
+    callers' ``all(v == 0 ...)`` through its own assertion here).
+    """
+    import re
+
+    shares = {}
+    for log in sorted(exp.glob(f"{pattern}/train.log")):
+        found = [float(v) for line in log.read_text(errors="replace").splitlines() if "epoch results" in line
+                 for v in re.findall(r"nonfinite_loss=([^,\s]+)", line)]
+        assert found, f"{log}: no epoch summary with nonfinite_loss"
+        shares[str(log.relative_to(exp))] = found
+    assert shares, f"no {pattern}/train.log under {exp}"
+    return shares

@@ -64,6 +64,7 @@ from espnet_csst.losses.ot_align import gather_positions, ot_alignment_cost
 from espnet_csst.losses.transition import TransitionSchedule, kl_to_teacher
 from espnet_csst.projectors.abs_projector import AbsProjector
 from espnet_csst.projectors.ctc_compress import ctc_segments, soft_token_embeddings
+from espnet_csst.utils.cpu_bf16_guards import RunningStatsGuard, guard_one_wide_conv2d
 from espnet_csst.utils.dist_stats import uniform_stats
 
 IGNORE = -100
@@ -227,6 +228,9 @@ class ESPnetCSSTModel(AbsESPnetModel):
         self.ot_position_weight = ot_position_weight
         self.ot_detach_text = ot_detach_text
         self.ot_max_iter = ot_max_iter
+        # oneDNN's bf16 strided conv2d with a one-wide output is wrong on AMX CPUs
+        # (espnet_csst/utils/cpu_bf16_guards.py): such calls run in fp32
+        guard_one_wide_conv2d(self)
 
     @staticmethod
     def _check_speech_tokens(speech_tokens: str, ctc_weight: float, src_vocab_size: Optional[int],
@@ -445,10 +449,14 @@ class ESPnetCSSTModel(AbsESPnetModel):
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         if self.transition_kl_weight > 0 and self.training and not self._teacher:
             self._teacher.append(self._load_teacher(self._teacher_file))
+        # a batch whose loss is not finite is skipped; its statistics must not stay in BatchNorm
+        running_stats = RunningStatsGuard(self) if self.training else None
         with _cpu_bf16(self.cpu_bf16, speech.device):
             out = self._forward(speech, speech_lengths, text, text_lengths, prefix, prefix_lengths,
                                 instruction, instruction_lengths, src_text, src_text_lengths,
                                 lang_labels, lang_labels_lengths, replay, src_llm, src_llm_lengths)
+        if running_stats is not None and float(out[1].get("nonfinite_loss", 0.0)) > 0:
+            running_stats.restore()
         if self.training:
             self.transition_step += 1
         return out

@@ -17,7 +17,7 @@ import torch
 import yaml
 
 from test.conftest import TINY_SIZES
-from test.csst_utils import shrink_config
+from test.csst_utils import nonfinite_loss_epochs, shrink_config
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "egs2" / "TEMPLATE" / "csst1"
@@ -173,6 +173,9 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
     assert conf_b["frontend"] == "whisper_hf"
     assert (recipe / "dump" / "raw" / "stageB_train" / "feats.scp").is_file()
     assert peer["input_size"] == TINY_WHISPER["d_model"]
+    # no stage had a non-finite loss (issue 19 item 4: bf16 conv2d on AMX, BatchNorm after a skipped batch)
+    shares = nonfinite_loss_epochs(recipe / "exp", "csst_stage*")
+    assert len(shares) == 3 and all(v == 0 for vs in shares.values() for v in vs), shares
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test.csst_utils import shrink_config
+from test.csst_utils import nonfinite_loss_epochs, shrink_config
 
 pytestmark = pytest.mark.slow  # runs the recipe's command lines on a micro corpus (test/README.md)
 
@@ -100,6 +100,9 @@ def test_whole_recipe_runs_and_writes_the_ablation(recipe):
     assert conf["c"]["interleave_schedule"] == "step" and conf["d"]["interleave_tgt"] is False
     log_c = (recipe / "exp" / "unit_lm_c" / "train.log").read_text()
     assert "interleave_p=0.9" in log_c and "text_share=" in log_c
+    # no unit LM had a non-finite loss (issue 19 item 4)
+    shares = nonfinite_loss_epochs(recipe / "exp", "unit_lm_[abcd]")
+    assert len(shares) == 4 and all(v == 0 for vs in shares.values() for v in vs), shares
 
     # one decoded line and one waveform per test utterance; the listening page links them
     n_test = len((recipe / "dump" / "units" / "s2st_test" / "src_units").read_text().splitlines())

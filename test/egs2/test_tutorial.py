@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from test.csst_utils import nonfinite_loss_epochs
+
 REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO / "doc" / "tutorial.md"
 COMMITTED = REPO / "egs2" / "mini_cs_zh" / "csst1"
@@ -211,6 +213,10 @@ def test_tutorial_commands_run_and_train_and_decode_zh_en(tutorial_run):
     assert not (recipe / "exp_pretrained" / "llm_pretrain").exists()  # stage 5 skipped
     scored = json.loads((recipe / "exp_pretrained" / "RESULTS.json").read_text(encoding="utf-8"))["rows"]
     assert {(r["system"], r["metric"]) for r in scored} >= {("whisper_lora", "BLEU"), ("whisper_lora", "chrF")}
+    # no stage had a non-finite loss (issue 19 item 4: bf16 conv2d on AMX, BatchNorm after a skipped batch)
+    for exp in ("exp", "exp_pretrained"):
+        shares = nonfinite_loss_epochs(recipe / exp, "csst_stage*")
+        assert len(shares) == 3 and all(v == 0 for vs in shares.values() for v in vs), (exp, shares)
 
 
 @pytest.mark.slow

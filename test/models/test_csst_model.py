@@ -417,3 +417,47 @@ def _logits_and_labels(model, full):
     seq = model.build_sequences(sp, sp_lens, full["prefix"], full["prefix_lengths"], full["instruction"],
                                 full["instruction_lengths"], full["text"], full["text_lengths"])
     return model.llm(seq["inputs_embeds"], seq["attention_mask"])["logits"], seq["labels"]
+
+
+def test_conv2d8_on_20_mels_gives_the_fp32_encoding_under_cpu_bf16(tiny_codec, batch):
+    """Issue 19 item 4, first cause: ESPnet's conv2d8 subsampling on 20 mel bins ends in a conv2d one
+    bin wide (20 -> 9 -> 4 -> 1) with stride 2, which oneDNN computes wrongly in bf16 on AMX CPUs
+    (NaN or 1e37 in most outputs: the micro models' NaN loss_ctc/loss_lang). The model runs that
+    convolution in fp32. (On CPUs without AMX the old code passed too.)"""
+    model = tiny_model(tiny_codec, input_layer="conv2d8", cpu_bf16=True).eval()
+    with torch.no_grad():
+        ref, ref_lens = model.encode(batch["speech"], batch["speech_lengths"])
+        for _ in range(3):
+            torch.full((2, 32, 64, 1), float("nan"), dtype=torch.bfloat16)  # leaves NaN in the allocator
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                enc, enc_lens = model.encode(batch["speech"], batch["speech_lengths"])
+            assert torch.isfinite(enc).all() and enc_lens.tolist() == ref_lens.tolist()
+            torch.testing.assert_close(enc.float(), ref, atol=0.1, rtol=0.05)
+        loss, stats, _ = model.train()(**batch)
+    assert float(stats["nonfinite_loss"]) == 0 and torch.isfinite(loss)
+
+
+def test_a_skipped_nonfinite_batch_leaves_batchnorm_statistics_as_they_were(tiny_codec, tiny_preprocessor):
+    """Issue 19 item 4, second cause: a batch with a non-finite loss is skipped by ESPnet's trainer,
+    but its forward pass had already put NaN into the conformer's BatchNorm running statistics, and
+    every later evaluation was NaN (the validation NaN in fp32). The model now undoes them."""
+    from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
+
+    model = tiny_model(tiny_codec)
+    model.encoder = ConformerEncoder(input_size=20, output_size=32, attention_heads=2, linear_units=64, num_blocks=1,
+                                     input_layer="conv2d", use_cnn_module=True, cnn_module_kernel=3,
+                                     dropout_rate=0.0, positional_dropout_rate=0.0, attention_dropout_rate=0.0)
+    good = make_batch(tiny_preprocessor, random_speech([0.5, 0.8]), TASKS, TEXTS)
+    model.train()
+    model(**good)
+    bn = {k: v.clone() for k, v in model.state_dict().items() if "running_" in k or "num_batches" in k}
+    assert bn
+    bad = {k: v.clone() for k, v in good.items()}
+    bad["speech"][0, 100] = float("nan")
+    loss, stats, _ = model(**bad)
+    assert not torch.isfinite(loss) and float(stats["nonfinite_loss"]) == 1
+    for k, v in bn.items():
+        torch.testing.assert_close(model.state_dict()[k], v)
+    with torch.no_grad():
+        loss, stats, _ = model.eval()(**good)
+    assert torch.isfinite(loss) and float(stats["nonfinite_loss"]) == 0

@@ -142,6 +142,22 @@ speech_input() {  # speech_input DIR: the speech of a task dir as csst_train/css
         echo "$1/wav.scp,speech,sound"
     fi
 }
+compute_frames() {  # compute_frames DIR...: the frozen frontend's frames of task dirs (cached; each recording once)
+    log "computing the frozen frontend's frames of $# task dirs -> ${frames_dir} (log: ${frames_dir}.log)"
+    mkdir -p "$(dirname "${frames_dir}")"
+    ${python} -m espnet_csst.bin.dump_frontend_feats --config "${train_config}" --cache_root "${frames_dir}" \
+        "$@" > "${frames_dir}.log" 2>&1 || { tail -n 5 "${frames_dir}.log"; die "computing frames failed; see ${frames_dir}.log"; }
+    log "$(grep -oE '(computed .*|every recording was already in .*)' "${frames_dir}.log" | tail -n 1)"
+}
+ensure_frames() {  # ensure_frames DIR...: frames for the task dirs without a feats.scp (a rerun of
+    # stage 3 remakes the task dirs; the cache makes this quick when their recordings are in it)
+    [ "${cached_frames}" = true ] || return 0
+    local d missing=()
+    for d in "$@"; do
+        if [ -d "${d}" ] && [ ! -f "${d}/feats.scp" ]; then missing+=("${d}"); fi
+    done
+    [ "${#missing[@]}" -eq 0 ] || compute_frames "${missing[@]}"
+}
 task_data_args() {  # task_data_args PREFIX DIR: data options of csst_train for a task dir
     local p="$1" d="$2"
     echo "--${p}_data_path_and_name_and_type $(speech_input "${d}")" \
@@ -271,6 +287,7 @@ peer() {  # peer FIRST LAST: peer_st.sh stages of the stock peer and, if configu
         --train_args "${peer_args}" --python "${python}" "${epoch_opt[@]}")
     "${SCRIPTS}/peer_st.sh" "${common[@]}" --exp_dir "${expdir}/peer_st" --config "${peer_config}"
     if peer_on_frames; then
+        ensure_frames "${raw}/peer_train" "${raw}/peer_valid" ${tests}
         "${SCRIPTS}/peer_st.sh" "${common[@]}" --exp_dir "${expdir}/peer_st_whisper" \
             --config "${peer_frames_config}" --speech_input frames \
             --inference_config "${peer_frames_inference_config:-${peer_inference_config}}"
@@ -335,11 +352,7 @@ if run_stage 6 "statistics"; then
         for st in stageA stageB stageC; do frame_dirs+=("${raw}/${st}_train" "${raw}/${st}_valid"); done
         for t in ${test_sets}; do frame_dirs+=("${raw}/test_st_${t}" "${raw}/test_asr_${t}"); done
         [ "${run_peer}" = true ] && frame_dirs+=("${raw}/peer_train" "${raw}/peer_valid")
-        log "computing the frozen frontend's frames of ${#frame_dirs[@]} task dirs -> ${frames_dir} (log: ${frames_dir}.log)"
-        mkdir -p "$(dirname "${frames_dir}")"
-        ${python} -m espnet_csst.bin.dump_frontend_feats --config "${train_config}" --cache_root "${frames_dir}" \
-            "${frame_dirs[@]}" > "${frames_dir}.log" 2>&1 || { tail -n 5 "${frames_dir}.log"; die "computing frames failed; see ${frames_dir}.log"; }
-        log "$(grep -oE '(computed .*|every recording was already in .*)' "${frames_dir}.log" | tail -n 1)"
+        compute_frames "${frame_dirs[@]}"
     fi
     for st in stageA stageB stageC; do
         out="${expdir}/stats_${st}"
@@ -366,6 +379,7 @@ train_csst() {  # train_csst STAGE INIT_PARAM EXTRA_ARGS [OPTION...]: EXTRA_ARGS
         init_opt+=(--multiprocessing_distributed false)
     fi
     mkdir -p "${out}"
+    ensure_frames "${raw}/${st}_train" "${raw}/${st}_valid"
     log "training ${st} on ${raw}/${st}_train -> ${out} (log: ${out}/train.log)"
     # shellcheck disable=SC2046,SC2086
     "${launch[@]}" -m espnet_csst.bin.csst_train --config "${train_config}" --ngpu "${ngpu}" \
@@ -472,6 +486,8 @@ decode_csst() {  # decode_csst MODEL_DIR TASK TEST
 }
 
 if run_stage 11 "decode"; then
+    # test sets that stage 6 did not see (e.g. --test_sets "dev_cs")
+    for t in ${test_sets}; do ensure_frames "${raw}/test_st_${t}" "${raw}/test_asr_${t}"; done
     # inference_nj jobs at a time; waits name their jobs (the peer may run in the background)
     decode_jobs=()
     wait_decode_jobs() { local j; for j in "${decode_jobs[@]}"; do wait "${j}"; done; decode_jobs=(); }

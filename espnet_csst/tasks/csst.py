@@ -308,7 +308,11 @@ class CSSTTask(SafeIOTaskMixin, AbsTask):
             for module in (encoder, projector):
                 initialize(module, args.init)
         # cached frontend frames (feats.scp) must come from this model's frontend: another
-        # checkpoint or layer would train on the wrong input without any error
-        for mode in ("train", "valid"):
-            check_cached_inputs(frontend, getattr(args, f"{mode}_data_path_and_name_and_type", None))
+        # checkpoint or layer would train on the wrong input without any error. A frontend built
+        # from its architecture alone (a packed model's config) gets its weights from the model
+        # file after this, so there is nothing to compare yet; csst_inference checks its input
+        # once the weights are loaded.
+        if getattr(frontend, "model_name_or_path", None):
+            for mode in ("train", "valid"):
+                check_cached_inputs(frontend, getattr(args, f"{mode}_data_path_and_name_and_type", None))
         return model

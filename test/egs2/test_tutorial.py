@@ -5,7 +5,8 @@ What changes for the test, and nothing else:
 * ``./run.sh`` at the start of a line runs with micro options first (a micro corpus, tiny token
   lists, a few LLM steps; the user's own options come after them and win) and with micro copies
   of the configs (``conf_micro/``, made from ``conf/`` before every run);
-* the two hub names of section 4 become tiny local models saved with ``save_pretrained``.
+* the two hub names of section 4 become tiny local models saved with ``save_pretrained``, and
+  a tiny random Whisper stands in for the packaged Whisper base (``pretrained/whisper_base``).
 The recipe the tutorial builds (egs2/my_cs/csst1) must equal egs2/mini_cs_zh/csst1 file for
 file; the ``sh`` blocks (not run) may only use options that ``./run.sh --help`` lists.
 """
@@ -33,12 +34,14 @@ MODEL_LINES = {"llm": "llm=Qwen/Qwen2.5-0.5B", "whisper": "whisper=openai/whispe
 MICRO_CORPUS = ("--n_train_asr_en 12 --n_train_mono 20 --n_train_cs 10 --n_dev_mono 6 --n_dev_cs 8 "
                 "--n_test_mono 6 --n_test_cs 10 --n_s2st_train 6 --n_s2st_dev 3 --n_s2st_test 3 --n_text 40")
 MICRO_ARGS = [
-    "--nj", "2", "--inference_nj", "2", "--vocab_size", "700", "--src_vocab_size", "400",
+    "--nj", "2", "--inference_nj", "2", "--vocab_size", "700", "--src_vocab_size", "0",
     "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{MICRO_CORPUS}'",
     "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1",
     "--stageA_args", "--max_epoch 1", "--stageC_args", "--max_epoch 1 --model_conf transition_lambda_min=1.0",
-    "--train_config", "conf_micro/train_csst.yaml", "--inference_config", "conf_micro/decode_csst.yaml",
+    "--train_config", "conf_micro/tuning/train_csst_whisper.yaml", "--inference_config", "conf_micro/decode_csst.yaml",
     "--peer_config", "conf_micro/peer_st.yaml", "--peer_inference_config", "conf_micro/peer_decode.yaml",
+    "--peer_frames_config", "conf_micro/peer_st_whisper.yaml",
+    "--peer_frames_inference_config", "conf_micro/peer_decode_whisper.yaml",
 ]
 
 
@@ -51,14 +54,16 @@ def micro_config(name: str, conf: dict) -> dict:
     """The config at micro size; pretrained parts (named by model_name_or_path) are left alone:
     the test points them at tiny local models instead."""
     from test.csst_utils import merge_micro
-    from test.egs2.test_mini_cs_recipe_smoke import MICRO_CSST, MICRO_PEER
+    from test.egs2.test_mini_cs_recipe_smoke import MICRO_CSST, MICRO_CSST_WHISPER, MICRO_PEER, MICRO_PEER_FRAMES
 
-    if name == "peer_decode.yaml":  # ESPnet's st_inference: as it is
+    if name.startswith("peer_decode"):  # ESPnet's st_inference: as it is
         return conf
     if name.startswith("decode"):  # csst_inference
         return {**conf, "batch_size": 4, "beam_size": 1, "maxlen": 10}
-    if name.startswith("peer"):  # ESPnet's ST model
-        micro = dict(MICRO_PEER)
+    if name.startswith("peer"):  # ESPnet's ST model: from scratch, or on the cached Whisper frames
+        micro = dict(MICRO_PEER_FRAMES if conf.get("frontend") is None else MICRO_PEER)
+    elif conf.get("frontend") == "whisper_hf":  # the recipe's model: frames of the tiny Whisper below
+        micro = dict(MICRO_CSST_WHISPER)
     else:
         micro = {k: v for k, v in MICRO_CSST.items()
                  if not (k == "encoder_conf" and conf["encoder"] != "conformer")
@@ -116,12 +121,14 @@ micro_run() {  # ./run.sh at micro size: micro options first (the user's win), m
     local args=() prev="" a
     for a in "$@"; do
         case "${prev}" in
-            --train_config|--inference_config|--peer_config|--peer_inference_config)
+            --train_config|--inference_config|--peer_config|--peer_inference_config|--peer_frames_config|--peer_frames_inference_config)
                 args+=("conf_micro/${a#conf/}") ;;
             *) args+=("${a}") ;;
         esac
         prev="${a}"
     done
+    # what local/data.sh stage 3 links at full size (the micro corpus runs with --pretrained none)
+    [ -e pretrained/whisper_base ] || python "${TUTORIAL_TEST}" tiny_whisper pretrained/whisper_base
     ./run.sh "${MICRO_ARGS[@]}" "${args[@]}"
 }
 '''
@@ -146,7 +153,7 @@ def _quote(s: str) -> str:
 
 def recipe_files(root: Path) -> dict:
     """What a recipe is made of: file contents and link targets, outputs of runs left out."""
-    skip = {"data", "dump", "exp", "exp_pretrained", "downloads", "conf_micro"}
+    skip = {"data", "dump", "exp", "exp_pretrained", "downloads", "conf_micro", "pretrained"}
     out = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
@@ -246,7 +253,8 @@ def test_the_stage_script_names_a_language_without_expert_group(tutorial_run):
     assert proc.returncode == 0, proc.stderr[-3000:]
     # the embedded recipe's config has es and en groups: training zh speech with it is refused
     bad = subprocess.run(["./run.sh", "--stage", "7", "--stop_stage", "7", "--train_config",
-                          str(REPO / "egs2" / "mini_cs" / "csst1" / "conf" / "train_csst.yaml")],
+                          str(REPO / "egs2" / "mini_cs" / "csst1" / "conf" / "train_csst.yaml"),
+                          "--peer_frames_config", ""],
                          cwd=recipe, capture_output=True, text=True)
     assert bad.returncode != 0
     assert "projector_conf.languages is ['es', 'en'], but --languages has ['zh']" in bad.stdout + bad.stderr
@@ -254,3 +262,7 @@ def test_the_stage_script_names_a_language_without_expert_group(tutorial_run):
 
 if __name__ == "__main__" and sys.argv[1:2] == ["shrink"]:  # micro_run's config step
     shrink_confs(Path(sys.argv[2]), Path(sys.argv[3]))
+if __name__ == "__main__" and sys.argv[1:2] == ["tiny_whisper"]:  # micro_run's stand-in for Whisper base
+    from test.egs2.test_mini_cs_recipe_smoke import write_tiny_whisper
+
+    write_tiny_whisper(Path(sys.argv[2]))

@@ -19,6 +19,12 @@ ablation, say) instead of the main "Scores" table; ``--routing_json`` adds
 the MoE group-routing accuracy that ``routing_report`` measured on the test
 set (``route_acc``, ``route_acc_mono``, ``route_acc_cs``, percent).
 
+``--seed N`` scores one run of a system trained with seed N (each seed its
+own row); a table with seeds shows mean +- std over them, and ``--baseline
+NAME`` adds sacrebleu's paired bootstrap test on BLEU against that system of
+the same table, over the seeds' pooled hypotheses (scoring/significance.py),
+rerun whenever either side gets a seed.
+
 Hypothesis and reference are Kaldi text files (``uttid words...``) matched by
 id. A reference utterance with no hypothesis is scored as an empty hypothesis
 (and counted as ``n_missing``); a hypothesis id absent from the reference is
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import List
@@ -41,6 +48,7 @@ from espnet_csst.scoring.results import (
     DEFAULT_TITLE, MAIN_TABLE, RESULTS_JSON, RESULTS_MD, align_rows, format_stdout_table, load_results, locked,
     make_rows, parse_plot, read_timings, render_markdown, routing_rows, upsert_rows,
 )
+from espnet_csst.scoring.significance import update_significance
 from espnet_csst.utils.fileio import atomic_write_text
 
 
@@ -69,6 +77,12 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plot", action="append", default=[], metavar="LABEL=PATH",
                         help="a plot to link from RESULTS.md (repeatable; the given set replaces the stored one); "
                              "PATH relative to --results_dir")
+    parser.add_argument("--seed", type=int,
+                        help="the run of --system trained with this seed: each seed is its own row, and a table "
+                             "with seeds shows mean +- std over them")
+    parser.add_argument("--baseline",
+                        help="the system of the same --table this one is compared against: a paired bootstrap "
+                             "test on BLEU over the seeds both have (needs --seed)")
     parser.add_argument("--routing_json", type=Path,
                         help="also record routing_report's accuracies (routing.json) for this system/test set")
     parser.add_argument("--align_json", type=Path,
@@ -84,14 +98,19 @@ SCORING_ARGS = ("system", "test_set", "task", "hyp", "ref")
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.render_only:
-        given = [f"--{a}" for a in (*SCORING_ARGS, "decode_dir", "command", "routing_json", "align_json")
-                 if getattr(args, a)]
+        given = [f"--{a}" for a in (*SCORING_ARGS, "decode_dir", "command", "routing_json", "align_json",
+                                            "seed", "baseline")
+                 if getattr(args, a) not in (None, False, "")]
         if given:
             parser.error(f"--render_only does not score; drop {', '.join(given)}")
         return
     missing = [f"--{a}" for a in SCORING_ARGS if not getattr(args, a)]
     if missing:
         parser.error(f"scoring needs {', '.join(missing)} (or pass --render_only)")
+    if args.baseline and args.seed is None:
+        parser.error("--baseline compares runs over seeds; give --seed too")
+    if args.baseline and args.baseline == args.system:
+        parser.error(f"--baseline {args.baseline} is the system itself")
     if bool(args.align_json) != bool(args.align_before_json):
         parser.error("--align_json and --align_before_json go together")
 
@@ -105,10 +124,18 @@ def score_files(args: argparse.Namespace) -> List[dict]:
     if args.table != MAIN_TABLE:
         for row in rows:
             row["table"] = args.table
+    if args.seed is not None:
+        # the paired test rereads the hypotheses later, from wherever the results dir is read
+        hyp, ref = (os.path.relpath(p.resolve(), args.results_dir.resolve()) for p in (args.hyp, args.ref))
+        for row in rows:
+            row.update(seed=args.seed, hyp=hyp, ref=ref)
     if args.routing_json:
         rows += routing_rows(args.routing_json, args.system, args.test_set, args.table)
     if args.align_json:
         rows += align_rows(args.align_json, args.align_before_json, args.system, args.test_set, args.table)
+    if args.seed is not None:
+        for row in rows:
+            row["seed"] = args.seed
     return rows
 
 
@@ -127,6 +154,13 @@ def update_results(results: dict, args: argparse.Namespace, new_rows: List[dict]
         results.setdefault("table_notes", {})[args.table] = args.table_note
     if args.plot:
         results["plots"] = [parse_plot(spec) for spec in args.plot]
+    if args.baseline:
+        results.setdefault("baselines", {}).setdefault(args.table, {})[args.system] = args.baseline
+    if args.seed is not None:
+        for outcome in update_significance(results, args.results_dir, args.table, args.test_set, args.system):
+            logging.info("%s vs %s on %s, seeds %s: BLEU %+.2f (pooled), paired bootstrap p = %.4f",
+                         outcome["system"], outcome["baseline"], outcome["test_set"], outcome["seeds"],
+                         outcome["delta_pooled"], outcome["p_value"])
 
 
 def main(argv=None) -> int:

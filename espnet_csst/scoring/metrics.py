@@ -27,6 +27,8 @@ from sacrebleu.metrics import BLEU, CHRF
 from espnet_csst.data.datadir import read_map
 
 MAX_IDS_SHOWN = 5
+#: The section of RESULTS.md a row goes to when it names no other table.
+MAIN_TABLE = "Scores"
 
 
 class ResultsError(ValueError):

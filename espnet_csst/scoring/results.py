@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from espnet_csst.scoring.metrics import ResultsError, Score
+from espnet_csst.scoring.metrics import MAIN_TABLE, ResultsError, Score
+from espnet_csst.scoring.significance import ALPHA, N_SAMPLES, mean_and_std, significance_of
 
 RESULTS_JSON = "RESULTS.json"
 RESULTS_MD = "RESULTS.md"
@@ -29,7 +30,6 @@ ROUTING_COLUMNS = ("route_acc", "route_acc_mono", "route_acc_cs")
 #: Speech-text alignment at the selected LLM layers (select_align_layers), shown when a table has them.
 ALIGN_COLUMNS = ("MRR_sel", "OT_sel_before", "OT_sel_after")
 EXTRA_COLUMNS = ROUTING_COLUMNS + ALIGN_COLUMNS
-MAIN_TABLE = "Scores"
 
 
 # --------------------------------------------------------------------- RESULTS.json
@@ -58,15 +58,21 @@ def load_results(path: Path) -> dict:
     return data
 
 
-def row_key(row: dict) -> Tuple[str, str, str, str]:
-    return row.get("table", MAIN_TABLE), row.get("system"), row.get("test_set"), row.get("metric")
+def row_key(row: dict) -> Tuple[str, str, str, str, Optional[int]]:
+    """A row's identity; ``seed`` is None for a system trained once."""
+    return row.get("table", MAIN_TABLE), row.get("system"), row.get("test_set"), row.get("metric"), row.get("seed")
 
 
 def upsert_rows(results: dict, new_rows: List[dict]) -> None:
     """Replace rows with the same (table, system, test_set, metric) in place; append the others.
 
-    Replacing in place keeps the table order stable across reruns.
+    Replacing in place keeps the table order stable across reruns. A system scored per seed
+    replaces its rows scored without a seed, and the other way round: a mean over seeds must not
+    take in an older run of unknown seed.
     """
+    seeded = {row_key(r)[:4]: r.get("seed") is not None for r in new_rows}
+    results["rows"] = [r for r in results["rows"]
+                       if seeded.get(row_key(r)[:4], r.get("seed") is not None) == (r.get("seed") is not None)]
     position = {row_key(r): i for i, r in enumerate(results["rows"])}
     for row in new_rows:
         i = position.get(row_key(row))
@@ -177,7 +183,9 @@ def joined_distinct(values) -> str:
     return " / ".join(distinct)
 
 
-def render_score_table(rows: List[dict]) -> List[str]:
+def render_score_table(rows: List[dict], results: Optional[dict] = None) -> List[str]:
+    if any(r.get("seed") is not None for r in rows):
+        return render_seed_table(rows, results or {})
     groups: Dict[Tuple[str, str], List[dict]] = {}
     for row in rows:
         groups.setdefault((row.get("system"), row.get("test_set")), []).append(row)
@@ -193,6 +201,51 @@ def render_score_table(rows: List[dict]) -> List[str]:
                       joined_distinct(r.get("n_missing") for r in scored),
                       joined_distinct(r.get("decode_dir") for r in scored)])
     return md_table(["system", "test set", *columns, "utts", "missing", "decode dir"], table)
+
+
+def render_seed_table(rows: List[dict], results: dict) -> List[str]:
+    """One line per (system, test set) over its seeds: mean +- sample std of each metric, the seeds,
+    and, for a system with a baseline, the pooled BLEU difference and the paired bootstrap p-value
+    (``*``: p < 0.05)."""
+    groups: Dict[Tuple[str, str], List[dict]] = {}
+    for row in rows:
+        groups.setdefault((row.get("system"), row.get("test_set")), []).append(row)
+    extra = [m for m in EXTRA_COLUMNS if any(r.get("metric") == m for r in rows)]
+    columns = [*METRIC_COLUMNS, *extra]
+    table_name = rows[0].get("table", MAIN_TABLE)
+    baselines = (results.get("baselines") or {}).get(table_name, {})
+    table = []
+    for (system, test_set), group in groups.items():
+        cells = []
+        for m in columns:
+            vals = [r["value"] for r in group if r.get("metric") == m]
+            cells.append(format_mean_std(vals, m) if vals else "")
+        seeds = sorted({r["seed"] for r in group if r.get("seed") is not None})
+        sig = significance_of(results, table_name, system, test_set)
+        if sig is not None:
+            mark = " *" if sig["p_value"] < ALPHA else ""
+            versus = [sig["baseline"], f"{sig['delta_pooled']:+.2f}{mark}", f"{sig['p_value']:.3f}"]
+        else:
+            versus = [baselines.get(system, ""), "", ""]
+        scored = [r for r in group if r.get("metric") not in EXTRA_COLUMNS] or group
+        table.append([system, test_set, *cells, " ".join(map(str, seeds)), *versus,
+                      joined_distinct(r.get("n_utts") for r in scored),
+                      joined_distinct(r.get("n_missing") for r in scored),
+                      joined_distinct(r.get("decode_dir") for r in scored)])
+    return md_table(["system", "test set", *columns, "seeds", "baseline", "ΔBLEU vs baseline", "p",
+                     "utts", "missing", "decode dir"], table)
+
+
+def format_mean_std(values: List[float], metric: str) -> str:
+    digits = 3 if metric in ALIGN_COLUMNS else 2
+    mean, std = mean_and_std(values)
+    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+SEED_TABLE_NOTE = (f"Rows over seeds: mean ± sample standard deviation of the seeds' scores. ΔBLEU: the "
+                   f"system's BLEU minus its baseline's on the seeds both have, hypotheses pooled over those "
+                   f"seeds; p: sacrebleu's paired bootstrap resampling ({N_SAMPLES} resamples, two-sided) on "
+                   f"the pooled (seed, utterance) pairs; * marks p < {ALPHA}.")
 
 
 def md_value(row: dict) -> str:
@@ -276,9 +329,13 @@ def render_markdown(results: dict, results_dir: Path = Path(".")) -> str:
         note = (results.get("table_notes") or {}).get(name)
         if note:
             lines += [note.rstrip(), ""]
-        lines += (render_score_table(in_table) if in_table else ["No results scored yet."]) + [""]
+        if any(r.get("seed") is not None for r in in_table):
+            lines += [SEED_TABLE_NOTE, ""]
+        lines += (render_score_table(in_table, results) if in_table else ["No results scored yet."]) + [""]
     if rows:
-        lines += ["## Metric signatures", ""] + render_signatures(rows) + [""]
+        tests = list(dict.fromkeys(e["signature"] for e in results.get("significance") or []))
+        lines += ["## Metric signatures", ""] + render_signatures(rows) + \
+            [f"- significance: `{sig}`" for sig in tests] + [""]
     if results["commands"]:
         lines += ["## Commands", ""] + render_commands(results["commands"]) + [""]
     if results.get("timings"):

@@ -252,3 +252,82 @@ def test_plots_are_linked_kept_on_rerender_and_missing_ones_marked(tmp_path):
     assert "- only: " in md and "routing on test_cs" not in md
     with pytest.raises(ValueError, match="LABEL=PATH"):
         main(["--results_dir", str(res), "--render_only", "--plot", "no-separator"])
+
+
+# ------------------------------------------------------------------ seeds and significance
+
+from test.scoring.test_significance import corrupt, sentences  # noqa: E402  (helpers shared with its tests)
+
+SEED_REFS = sentences(40, 0)
+
+
+def score_seed(tmp_path, system, seed, p, baseline=None, table="Ablation", test_set="test_cs", like=None):
+    import random
+    rng = random.Random(f"{like or system}-{seed}")  # like: the same hypotheses as that system
+    hyp = {f"u{i:03d}": corrupt(r, rng, p) for i, r in enumerate(SEED_REFS)}
+    extra = ["--table", table, "--seed", str(seed)] + (["--baseline", baseline] if baseline else [])
+    return score(tmp_path, hyp, system=f"{system}", test_set=test_set,
+                 ref={f"u{i:03d}": r for i, r in enumerate(SEED_REFS)}, extra=extra)
+
+
+def seed_row(md, system, test_set="test_cs"):
+    line = next(l for l in md.splitlines() if l.startswith(f"| {system} | {test_set} |"))
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_seeds_give_mean_std_and_a_marked_paired_test_against_the_baseline(tmp_path):
+    for seed in (0, 1, 2):
+        score_seed(tmp_path, "b", seed, 0.5)
+    for seed in (0, 1, 2):
+        results = score_seed(tmp_path, "e", seed, 0.1, baseline="b")
+    assert len([r for r in results["rows"] if r["system"] == "e" and r["metric"] == "BLEU"]) == 3
+    (sig,) = results["significance"]
+    assert sig["system"] == "e" and sig["baseline"] == "b" and sig["seeds"] == [0, 1, 2] and sig["p_value"] < 0.05
+    md = (tmp_path / "res" / "RESULTS.md").read_text(encoding="utf-8")
+    header = [c.strip() for c in next(l for l in md.splitlines() if l.startswith("| system |")).strip("|").split("|")]
+    row = dict(zip(header, seed_row(md, "e")))
+    bleus = [r["value"] for r in results["rows"] if r["system"] == "e" and r["metric"] == "BLEU"]
+    mean = sum(bleus) / 3
+    assert row["BLEU"].startswith(f"{mean:.2f} ± ")
+    assert row["seeds"] == "0 1 2" and row["baseline"] == "b" and row["ΔBLEU vs baseline"].endswith(" *")
+    assert float(row["p"]) < 0.05
+    assert "paired bootstrap resampling" in md and "significance: `paired-bs|BLEU|pooled over seeds" in md
+
+
+def test_rescoring_a_seed_replaces_its_row_and_retests(tmp_path):
+    for seed in (0, 1):
+        score_seed(tmp_path, "b", seed, 0.5)
+        score_seed(tmp_path, "e", seed, 0.1, baseline="b")
+    before = load(tmp_path)
+    after = score_seed(tmp_path, "e", 1, 0.1, baseline="b")
+    assert len(after["rows"]) == len(before["rows"]) and len(after["significance"]) == 1
+
+
+def test_a_baseline_scored_after_its_system_is_still_tested(tmp_path):
+    score_seed(tmp_path, "e", 0, 0.1, baseline="b")
+    assert not load(tmp_path).get("significance")  # nothing to compare with yet
+    results = score_seed(tmp_path, "b", 0, 0.5)
+    assert results["significance"][0]["seeds"] == [0]
+
+
+def test_a_system_with_the_baseline_s_hypotheses_gets_no_mark(tmp_path):
+    for seed in (0, 1, 2):
+        score_seed(tmp_path, "b", seed, 0.3)
+        score_seed(tmp_path, "c", seed, 0.3, baseline="b", like="b")
+    md = (tmp_path / "res" / "RESULTS.md").read_text(encoding="utf-8")
+    assert not seed_row(md, "c")[-6].endswith("*")  # the ΔBLEU cell
+    sig = load(tmp_path)["significance"][0]
+    assert sig["delta_pooled"] == 0 and sig["p_value"] >= 0.05
+
+
+def test_a_baseline_needs_seeds(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        score(tmp_path, REF, extra=["--baseline", "b"])
+    assert "give --seed too" in capsys.readouterr().err
+
+
+def test_a_system_scored_per_seed_replaces_its_unseeded_rows(tmp_path):
+    score(tmp_path, REF, system="b", extra=["--table", "Ablation"])  # an older run, no seed
+    results = score_seed(tmp_path, "b", 0, 0.5)
+    b_bleu = [r for r in results["rows"] if r["system"] == "b" and r["metric"] == "BLEU"]
+    assert [r["seed"] for r in b_bleu] == [0] and b_bleu[0]["value"] < 100

@@ -87,8 +87,9 @@ def recipe(tmp_path_factory):
     for name in ("train_csst_whisper.yaml", "train_csst_whisper_linear.yaml"):
         shrink_config(RECIPE / "conf" / "tuning" / name, work / "conf" / "tuning" / name, MICRO_CSST_WHISPER)
     write_tiny_whisper(work / "pretrained" / "whisper_base")
-    (work / "local" / "run_ablation.sh").write_bytes((RECIPE / "local" / "run_ablation.sh").read_bytes())
-    (work / "local" / "run_ablation.sh").chmod(0o755)
+    for name in ("run_ablation.sh", "tune_transition.sh"):
+        (work / "local" / name).write_bytes((RECIPE / "local" / name).read_bytes())
+        (work / "local" / name).chmod(0o755)
     shrink_config(RECIPE / "conf" / "peer_st.yaml", work / "conf" / "peer_st.yaml", MICRO_PEER)
     shrink_config(RECIPE / "conf" / "peer_st_whisper.yaml", work / "conf" / "peer_st_whisper.yaml", MICRO_PEER_FRAMES)
     for name in ("peer_decode.yaml", "peer_decode_whisper.yaml"):
@@ -315,3 +316,59 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     a = recipe / "exp" / "ablation" / "a"
     assert not (a / "csst_stageA").exists() and (a / "csst_stageC" / "valid.acc.best.pth").exists()
     assert set((recipe / "dump_cs_only" / "raw" / "stageC_train" / "utt2lang").read_text().split()[1::2]) == {"cs"}
+    # scored as seed 0, with its baseline named (b, not run here: no test yet)
+    a_rows = [r for r in ablation if r["system"].startswith("a:") and r["metric"] == "BLEU"]
+    assert {r["seed"] for r in a_rows} == {0}
+    assert json.loads((recipe / "RESULTS.json").read_text())["baselines"]["Ablation: MoE projector, its losses, "
+                                                                          "transition loss (local/run_ablation.sh)"][
+        a_rows[0]["system"]].startswith("b:")
+
+    # a second seed: seed 0 is only rescored, seed 1 trains in its own exp dir; the table shows both
+    proc = subprocess.run(["local/run_ablation.sh", "--systems", "a", "--seeds", "0 1", *micro], cwd=recipe,
+                          capture_output=True, text=True, timeout=900, env=dict(os.environ, MINI_CS="downloads/mini_cs"))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    log = proc.stdout + proc.stderr
+    assert "system a, seed 0: trained and decoded before" in log and "seed 1: training and decoding" in log
+    a1 = recipe / "exp" / "ablation" / "a.seed1"
+    assert (a1 / "decoded").exists() and (a1 / "csst_stageC" / "valid.acc.best.pth").exists()
+    assert yaml.safe_load((a1 / "csst_stageC" / "config.yaml").read_text())["seed"] == 1
+    assert (a1 / "stats_stageC").resolve() == (a / "stats_stageC").resolve()  # statistics shared
+    rows = json.loads((recipe / "RESULTS.json").read_text())["rows"]
+    assert {r["seed"] for r in rows if r.get("system", "").startswith("a:") and r["metric"] == "BLEU"} == {0, 1}
+    md = (recipe / "RESULTS.md").read_text()
+    a_line = next(ln for ln in md.splitlines() if ln.startswith("| a: ") and "| test_cs |" in ln)
+    assert "| 0 1 |" in a_line and " ± " in a_line
+    bad = subprocess.run(["local/run_ablation.sh", "--seeds", "x"], cwd=recipe, capture_output=True, text=True)
+    assert bad.returncode != 0 and "'x' is not a non-negative integer" in bad.stderr
+
+
+@pytest.mark.slow
+def test_tune_transition_over_seeds_tests_each_variant_against_constant_weight(recipe):
+    if not (recipe / "RESULTS.json").exists():
+        pytest.skip("needs the full run of the first test")
+    corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
+    micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120",
+             "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'", *MICRO_EPOCHS[:2]]
+    cmd = ["local/tune_transition.sh", "--variants", "v0 v1", "--seeds", "0 1", *micro]
+    env = dict(os.environ, MINI_CS="downloads/mini_cs")
+    proc = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert re.search(r"best on dev: v[01]", proc.stdout)
+    tune = recipe / "exp" / "tune_transition"
+    for d in ("v0", "v1", "v0.seed1", "v1.seed1"):
+        assert (tune / d / "csst_stageC" / "decode_st_dev_cs" / "1best_recog" / "text").stat().st_size > 0, d
+        # every seed and variant starts stage C from the one shared stage-B model
+        assert (tune / d / "csst_stageB").resolve() == (tune / "base" / "csst_stageB").resolve()
+    assert yaml.safe_load((tune / "v1.seed1" / "csst_stageC" / "config.yaml").read_text())["seed"] == 1
+    results = json.loads((recipe / "RESULTS.json").read_text())
+    table = "Dev: transition loss of stage C (local/tune_transition.sh)"
+    (sig,) = [e for e in results["significance"] if e["table"] == table and e["test_set"] == "dev_cs"]
+    assert sig["system"].startswith("v1:") and sig["baseline"].startswith("v0:") and sig["seeds"] == [0, 1]
+    md = (recipe / "RESULTS.md").read_text()
+    v1 = next(ln for ln in md.splitlines() if ln.startswith("| v1: ") and "| dev_cs |" in ln)
+    assert "| 0 1 |" in v1 and " ± " in v1
+    # rerun: nothing is trained again, every variant/seed is only rescored
+    again = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=900, env=env)
+    assert again.returncode == 0 and "stage C and dev decoding" not in again.stdout + again.stderr
+    bad = subprocess.run(["local/tune_transition.sh", "--seeds", "0 x"], cwd=recipe, capture_output=True, text=True)
+    assert bad.returncode != 0 and "'x' is not a non-negative integer" in bad.stderr

@@ -25,7 +25,17 @@
 # RESULTS.json (BLEU, chrF, group routing accuracy on the test sets), routing heatmaps
 # exp/ablation/<system>/csst_stageC/routing_<test>/routing.png and stage curves
 # exp/ablation/<system>/csst_stageC/images/stages.png.
-#   local/run_ablation.sh [--systems "a b c d e ot_sel ot_last ot_all"] [run.sh options, e.g. --nj 2]
+# Seeds (--seeds "0 1 2"): every system is trained once per seed (csst_train --seed) and each
+# run is scored as its own row; the tables show mean +- std over the seeds and, for each system,
+# sacrebleu's paired bootstrap test against its baseline (a, c and e against b, d against c, the
+# OT systems against ot_none) on the seeds' pooled hypotheses (espnet_csst/scoring/significance.py).
+# Shared by every seed: data, cached Whisper frames, token lists, the pre-trained LLM, each
+# system's statistics and the peer (one run). Not shared: every trained stage (A, B, C), except
+# that the OT systems start from e's stage A of the same seed. Seed 0 lives in
+# exp/ablation/<system>, seed k in exp/ablation/<system>.seed<k>. A finished system/seed (its
+# "decoded" marker) is only rescored on a rerun; one stopped mid-way resumes: each trained stage
+# resumes from its checkpoint (--resume true) and a finished stage is not trained again.
+#   local/run_ablation.sh [--systems "a b c d e ot_sel ot_last ot_all"] [--seeds "0 1 2"] [run.sh options, e.g. --nj 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
@@ -33,12 +43,20 @@ cd "$(dirname "$0")/.."
 
 all_systems="a b c d e ot_sel ot_last ot_all"
 systems="${all_systems}"
-if [ "${1:-}" = --systems ]; then
-    [ $# -ge 2 ] || die "usage: local/run_ablation.sh [--systems \"${all_systems}\"] [run.sh options]"
-    systems="$2"
-    shift 2
-fi
+seeds="0"
+usage="usage: local/run_ablation.sh [--systems \"${all_systems}\"] [--seeds \"0 1 2\"] [run.sh options]"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --systems) [ $# -ge 2 ] || die "${usage}"; systems="$2"; shift 2 ;;
+        --seeds) [ $# -ge 2 ] || die "${usage}"; seeds="$2"; shift 2 ;;
+        *) break ;;
+    esac
+done
 run_opts=("$@")
+[ -n "${seeds// /}" ] || die "--seeds is empty; ${usage}"
+for seed in ${seeds}; do
+    [[ "${seed}" =~ ^[0-9]+$ ]] || die "--seeds: '${seed}' is not a non-negative integer; ${usage}"
+done
 moe_systems="" ot_systems=""
 for s in ${systems}; do
     [[ " ${all_systems} " == *" ${s} "* ]] || die "unknown system '${s}'; the systems are ${all_systems}"
@@ -69,6 +87,23 @@ describe() {
         ot_last) echo "e + OT at the last LLM layer" ;;
         ot_all) echo "e + OT at every LLM layer" ;;
     esac
+}
+label() { echo "$1: $(describe "$1")"; }  # the system's name in the tables (the same for every seed)
+baseline_of() {  # the system each one is tested against (paired bootstrap over seeds)
+    case "$1" in
+        a|c|e) label b ;;
+        d) label c ;;
+        ot_sel|ot_last|ot_all) label ot_none ;;
+    esac
+}
+exp_of() {  # exp_of SYSTEM SEED
+    if [ "$2" -eq 0 ]; then echo "exp/ablation/$1"; else echo "exp/ablation/$1.seed$2"; fi
+}
+score() {  # score SYSTEM SEED score_results-options...: one seeded run's rows
+    local s="$1" seed="$2" b
+    shift 2
+    b="$(baseline_of "${s}")"
+    python -m espnet_csst.bin.score_results --results_dir . --seed "${seed}" ${b:+--baseline "${b}"} "$@" > /dev/null
 }
 
 if [ ! -f exp/llm_pretrain/llm.pth ] || [ ! -f exp/stats_stageC/train/speech_shape ]; then
@@ -104,8 +139,9 @@ reuse_recipe_run() {  # reuse_recipe_run EXPDIR: link ./run.sh's models; their t
     awk -F'\t' '$1 >= 7 && $1 <= 10 {s += $3} END {printf "%d", s}' exp/stage_times.tsv > "$1/train_seconds"
 }
 
-run_system() {  # run_system NAME: train, decode and score one system
-    local s="$1" exp="exp/ablation/$1" args=() dump=dump_noreplay command
+run_system() {  # run_system NAME SEED: train, decode and score one system with one seed
+    local s="$1" seed="$2" exp args=() dump=dump_noreplay command train_extra=""
+    exp="$(exp_of "$1" "$2")"
     mkdir -p "${exp}"
     ln -sfn ../../llm_pretrain "${exp}/llm_pretrain"
     # b-d: stage C on code-switched + monolingual data, nothing replayed or down-weighted
@@ -114,19 +150,29 @@ run_system() {  # run_system NAME: train, decode and score one system
         a) dump=dump_cs_only
            args=(--train_config "${linear}" --train_stages C --cs_train_sets train_cs --replay_ratio_C 0) ;;
         b) args=(--train_config "${linear}" "${full[@]}") ;;
-        c) args=(--train_config "${moe}" "${full[@]}" --train_args "${no_aux}") ;;
+        c) args=(--train_config "${moe}" "${full[@]}"); train_extra="${no_aux}" ;;
         d) args=(--train_config "${moe}" "${full[@]}") ;;
         e) dump=dump
            args=(--train_config "${moe}" --cs_train_sets train_cs --replay_ratio_B 0.33 --replay_ratio_C 10
                  --stageC_args "${stageC_args_e}") ;;
     esac
-    args+=(--dumpdir "${dump}")
-    command="local/run_ablation.sh --systems ${s}"
-    if [ "${s}" = e ] && recipe_is_e; then
+    args+=(--dumpdir "${dump}" --train_args "--seed ${seed} ${train_extra}")
+    command="local/run_ablation.sh --systems ${s} --seeds \"${seeds}\""
+    if [ -f "${exp}/decoded" ]; then
+        log "system ${s}, seed ${seed}: trained and decoded before (${exp}/decoded); scoring only"
+    elif [ "${s}" = e ] && [ "${seed}" -eq 0 ] && recipe_is_e; then
         log "system e ($(describe e)) is ./run.sh's default: its models exp/csst_stage{A,B,C} -> ${exp}"
         reuse_recipe_run "${exp}"
-        command="./run.sh  # the recipe's default; its training time"
+        touch "${exp}/decoded"
+        command="./run.sh  # the recipe's default (seed 0); other seeds: local/run_ablation.sh --systems e --seeds ..."
     else
+        local first_exp st
+        first_exp="$(exp_of "${s}" 0)"
+        if [ "${seed}" -ne 0 ] && [ -f "${first_exp}/stats_stageC/train/speech_shape" ] &&
+               [ ! -f "${exp}/stats_stageC/train/speech_shape" ]; then
+            # the statistics depend on the data only: every seed reads seed 0's
+            for st in stats_stageA stats_stageB stats_stageC; do ln -sfn "../${first_exp##*/}/${st}" "${exp}/${st}"; done
+        fi
         if [ ! -f "${exp}/stats_stageC/train/speech_shape" ]; then
             log "system ${s}: its task dirs and statistics -> ${dump}/, ${exp}/stats_*"
             [ -f "${dump}/raw/stageC_current/wav.scp" ] || recipe --expdir "${exp}" "${args[@]}" --stage 2 --stop_stage 2
@@ -138,7 +184,7 @@ run_system() {  # run_system NAME: train, decode and score one system
             epochs_a=$(( steps_b / $(steps_of "${dump}/raw/stageC_train/wav.scp" 1) ))
             args+=(--stageC_args "--max_epoch ${epochs_a}")
         fi
-        log "system ${s} ($(describe "${s}")): training and decoding -> ${exp}"
+        log "system ${s} ($(describe "${s}")), seed ${seed}: training and decoding -> ${exp}"
         local t0 t1
         t0=$(date +%s)
         recipe --expdir "${exp}" "${args[@]}" --stage 7 --stop_stage 10
@@ -146,6 +192,7 @@ run_system() {  # run_system NAME: train, decode and score one system
         echo "$((t1 - t0))" > "${exp}/train_seconds"
         recipe --expdir "${exp}" "${args[@]}" --asr_decode false --stageB_decode "$([ "${s}" = e ] && echo true || echo false)" \
             --stage 11 --stop_stage 11
+        touch "${exp}/decoded"
     fi
     local secs raw="${dump}/raw" times="${exp}/stage_times.tsv"
     secs="$(cat "${exp}/train_seconds")"
@@ -155,17 +202,23 @@ run_system() {  # run_system NAME: train, decode and score one system
         local routing=()
         [ -f "${exp}/csst_stageC/routing_${t}/routing.json" ] &&
             routing=(--routing_json "${exp}/csst_stageC/routing_${t}/routing.json")
-        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" \
-            --system "${s}: $(describe "${s}") (${secs} s training)" --test_set "${t}" --task st \
+        score "${s}" "${seed}" --table "${table}" --system "$(label "${s}")" --test_set "${t}" --task st \
             --hyp "${exp}/csst_stageC/decode_st_${t}/1best_recog/text" --ref "${raw}/test_st_${t}/text" \
-            --decode_dir "${exp}/csst_stageC/decode_st_${t}" "${routing[@]}" --command "${command}" > /dev/null
+            --decode_dir "${exp}/csst_stageC/decode_st_${t}" "${routing[@]}" --command "${command}"
     done
     if [ "${s}" = e ]; then  # the target: e keeps stage B's monolingual quality
-        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" \
+        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" --seed "${seed}" \
             --system "e (stage B): its model before code-switched training" --test_set test_mono_es --task st \
             --hyp "${exp}/csst_stageB/decode_st_test_mono_es/1best_recog/text" --ref "${raw}/test_st_test_mono_es/text" \
             --decode_dir "${exp}/csst_stageB/decode_st_test_mono_es" --command "${command}" > /dev/null
     fi
+    training_seconds[${s}]+="${training_seconds[${s}]:+/}${secs}"
+}
+declare -A training_seconds=()  # per system: each seed's training seconds, for the table notes
+seconds_note() {  # seconds_note SYSTEM...: "a 1018/990 s, b ..." over the systems run now
+    local s out=""
+    for s in "$@"; do [ -z "${training_seconds[${s}]:-}" ] || out+="${out:+, }${s} ${training_seconds[${s}]} s"; done
+    echo "${out}"
 }
 
 ot_table="Ablation: inner-layer OT alignment, AI-STA (local/run_ablation.sh)"
@@ -178,20 +231,23 @@ align_after() {  # align_after EXP: the layer metrics of EXP's stage-C model on 
         --data_dir dump/raw/stageB_valid --output_dir "${out}" > "${out}.log" 2>&1 ||
         { tail -n 20 "${out}.log"; die "select_align_layers failed; see ${out}.log"; }
 }
-score_ot() {  # score_ot NAME EXP SECONDS COMMAND BEFORE_JSON
+score_ot() {  # score_ot NAME SEED EXP SECONDS COMMAND BEFORE_JSON
     local t
     for t in ${test_sets} ${dev_sets}; do
-        python -m espnet_csst.bin.score_results --results_dir . --table "${ot_table}" \
-            --system "$1: $(describe "$1") ($3 s training)" --test_set "${t}" --task st \
-            --hyp "$2/csst_stageC/decode_st_${t}/1best_recog/text" --ref "dump/raw/test_st_${t}/text" \
-            --decode_dir "$2/csst_stageC/decode_st_${t}" --command "$4" \
-            --align_json "$2/align_after/layers.json" --align_before_json "$5" > /dev/null
+        score "$1" "$2" --table "${ot_table}" --system "$(label "$1")" --test_set "${t}" --task st \
+            --hyp "$3/csst_stageC/decode_st_${t}/1best_recog/text" --ref "dump/raw/test_st_${t}/text" \
+            --decode_dir "$3/csst_stageC/decode_st_${t}" --command "$5" \
+            --align_json "$3/align_after/layers.json" --align_before_json "$6"
     done
+    training_seconds[$1]+="${training_seconds[$1]:+/}$4"
 }
-run_ot_system() {  # run_ot_system NAME: e + the OT loss, stages 8-10 from e's stage A; decode; score
-    local s="$1" exp="exp/ablation/$1" e=exp/ablation/e st
+run_ot_system() {  # run_ot_system NAME SEED: e + the OT loss, stages 8-10 from e's stage A; decode; score
+    local s="$1" seed="$2" exp e st
+    exp="$(exp_of "$1" "$2")"
+    e="$(exp_of e "$2")"
     local args=(--train_config "${moe}" --cs_train_sets train_cs --replay_ratio_B 0.33 --replay_ratio_C 10
-                --stageC_args "${stageC_args_e}" --use_ot_align true --test_sets "${test_sets} ${dev_sets}")
+                --stageC_args "${stageC_args_e}" --use_ot_align true --test_sets "${test_sets} ${dev_sets}"
+                --train_args "--seed ${seed}")
     case "${s}" in
         ot_last) args+=(--ot_layers "[${n_layers}]") ;;
         ot_all) args+=(--ot_layers "[$(seq -s, 1 "${n_layers}")]") ;;
@@ -199,43 +255,54 @@ run_ot_system() {  # run_ot_system NAME: e + the OT loss, stages 8-10 from e's s
     mkdir -p "${exp}"
     for st in llm_pretrain stats_stageA stats_stageB stats_stageC; do ln -sfn "../../${st}" "${exp}/${st}"; done
     ln -sfn "$(readlink -f "${e}/csst_stageA")" "${exp}/csst_stageA"
-    log "system ${s} ($(describe "${s}")): stages 8-10 from e's stage A, decoding -> ${exp}"
-    local t0 t1
-    t0=$(date +%s)
-    recipe --expdir "${exp}" "${args[@]}" --stage 8 --stop_stage 10
-    t1=$(date +%s)
-    echo "$(( t1 - t0 + $(cat "${e}/stageA_seconds") ))" > "${exp}/train_seconds"
-    recipe --expdir "${exp}" "${args[@]}" --asr_decode false --stageB_decode false --stage 11 --stop_stage 11
+    if [ -f "${exp}/decoded" ]; then
+        log "system ${s}, seed ${seed}: trained and decoded before (${exp}/decoded); scoring only"
+    else
+        log "system ${s} ($(describe "${s}")), seed ${seed}: stages 8-10 from e's stage A, decoding -> ${exp}"
+        local t0 t1
+        t0=$(date +%s)
+        recipe --expdir "${exp}" "${args[@]}" --stage 8 --stop_stage 10
+        t1=$(date +%s)
+        echo "$(( t1 - t0 + $(cat "${e}/stageA_seconds") ))" > "${exp}/train_seconds"
+        recipe --expdir "${exp}" "${args[@]}" --asr_decode false --stageB_decode false --stage 11 --stop_stage 11
+        touch "${exp}/decoded"
+    fi
     align_after "${exp}"
-    score_ot "${s}" "${exp}" "$(cat "${exp}/train_seconds")" "local/run_ablation.sh --systems ${s}" \
-        "${exp}/align_layers/layers.json"
+    score_ot "${s}" "${seed}" "${exp}" "$(cat "${exp}/train_seconds")" \
+        "local/run_ablation.sh --systems ${s} --seeds \"${seeds}\"" "${exp}/align_layers/layers.json"
 }
 
-for s in ${moe_systems}; do
-    run_system "${s}"
-done
-if [ -n "${ot_systems}" ]; then
+# seed by seed, so that a stopped run has its first seeds complete
+for seed in ${seeds}; do
+    for s in ${moe_systems}; do
+        run_system "${s}" "${seed}"
+    done
+    [ -n "${ot_systems}" ] || continue
     # e, the system without OT: its dev decodes and layer metrics, then the OT systems
-    e=exp/ablation/e
+    e="$(exp_of e "${seed}")"
+    need_dev=""
     for t in ${dev_sets}; do [ -s "${e}/csst_stageC/decode_st_${t}/1best_recog/text" ] || need_dev=1; done
-    if [ -n "${need_dev:-}" ]; then
+    if [ -n "${need_dev}" ]; then
         recipe --expdir "${e}" --dumpdir dump --test_sets "${dev_sets}" --stage 3 --stop_stage 3
         recipe --expdir "${e}" --dumpdir dump --test_sets "${dev_sets}" --asr_decode false --stageB_decode false \
             --stage 11 --stop_stage 11
     fi
-    for s in ${ot_systems}; do run_ot_system "${s}"; done
+    for s in ${ot_systems}; do run_ot_system "${s}" "${seed}"; done
     first="$(echo ${ot_systems} | cut -d' ' -f1)"
     align_after "${e}"
-    score_ot ot_none "${e}" "$(cat "${e}/train_seconds")" "local/run_ablation.sh --systems e" \
-        "exp/ablation/${first}/align_layers/layers.json"
+    score_ot ot_none "${seed}" "${e}" "$(cat "${e}/train_seconds")" "local/run_ablation.sh --systems e --seeds \"${seeds}\"" \
+        "$(exp_of "${first}" "${seed}")/align_layers/layers.json"
+done
+if [ -n "${ot_systems}" ]; then
+    first="$(echo ${ot_systems} | cut -d' ' -f1)"
     python -m espnet_csst.bin.score_results --results_dir . --render_only --table "${ot_table}" \
-        --table_note "The OT systems train like e (MoE + losses + transition loss) with the OT loss (weight 0.5, eps 0.1, text side detached) added in stages B and C; they share e's stage A (its time is included in theirs). Layers: hidden-state index, 0 the embeddings, 1-${n_layers} the LLM blocks. MRR_sel: speech->text retrieval MRR on dump/raw/stageB_valid at the layers stage 8 selected with the stage-A model (exp/ablation/${first}/align_layers/layers.md); OT_sel_before/after: the mean OT distance there with the stage-A model and with the trained stage-C model. Choose on dev_cs/dev_mono." > /dev/null
+        --table_note "Seeds ${seeds}; training seconds per seed: $(seconds_note ${ot_systems} ot_none). The OT systems train like e (MoE + losses + transition loss) with the OT loss (weight 0.5, eps 0.1, text side detached) added in stages B and C; they share e's stage A (its time is included in theirs). Layers: hidden-state index, 0 the embeddings, 1-${n_layers} the LLM blocks. MRR_sel: speech->text retrieval MRR on dump/raw/stageB_valid at the layers stage 8 selected with the stage-A model (exp/ablation/${first}/align_layers/layers.md); OT_sel_before/after: the mean OT distance there with the stage-A model and with the trained stage-C model. Choose on dev_cs/dev_mono." > /dev/null
 fi
 for t in ${test_sets}; do
     python -m espnet_csst.bin.score_results --results_dir . --table "${table}" \
         --system "peer: ESPnet stock ST" --test_set "${t}" --task st \
         --hyp "exp/peer_st/decode_test_st_${t}/1best_recog/text" --ref "dump/raw/test_st_${t}/text" \
         --decode_dir "exp/peer_st/decode_test_st_${t}" --command "./run.sh --stage 12 --stop_stage 13" \
-        --table_note "Systems${moe_systems} and the peer on the same data; every CSST system starts from exp/llm_pretrain and trains 3/1/2 epochs in stages A/B/C (a: stage C only, on train_cs, for about as many steps as b${steps_b:+, ${steps_b}}). b-d train stage C on train_cs + train_mono_es; e on train_cs, replaying train_mono_es at the transition weight lambda(t) (B replays a third of A's data the same way). route_acc: the MoE group router's argmax against each token's language on the test set (percent; mono: tokens of monolingual utterances, cs: of code-switched ones). Whole ablation: $(( $(date +%s) - start_all )) s on $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')." > /dev/null
+        --table_note "Systems${moe_systems} (seeds ${seeds}; training seconds per seed: $(seconds_note ${moe_systems})) and the peer (one run) on the same data; every CSST system starts from exp/llm_pretrain and trains 3/1/2 epochs in stages A/B/C (a: stage C only, on train_cs, for about as many steps as b${steps_b:+, ${steps_b}}). b-d train stage C on train_cs + train_mono_es; e on train_cs, replaying train_mono_es at the transition weight lambda(t) (B replays a third of A's data the same way). route_acc: the MoE group router's argmax against each token's language on the test set (percent; mono: tokens of monolingual utterances, cs: of code-switched ones). Whole ablation: $(( $(date +%s) - start_all )) s on $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')." > /dev/null
 done
 log "wrote the ablation table into RESULTS.md and RESULTS.json"

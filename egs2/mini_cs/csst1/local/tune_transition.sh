@@ -7,19 +7,34 @@
 # Output: exp/tune_transition/<variant>/, the "Dev: transition loss" table of RESULTS.md and
 # RESULTS.json, and the variant with the best mean dev BLEU on stdout. A variant whose dev
 # decodes exist is only scored again.
-#   local/tune_transition.sh [--variants "v0 v1 ..."] [run.sh options, e.g. --nj 2]
+# Seeds (--seeds "0 1 2"): stage C of every variant is trained once per seed (csst_train
+# --seed; seed 0 in exp/tune_transition/<variant>, seed k in <variant>.seed<k>) from the same
+# stage-B model, which every seed shares with stage A, the LLM and the data: the variants differ
+# in stage C only, so the spread that matters is stage C's. The table shows mean +- std over the
+# seeds and each variant's paired bootstrap test against v0 (constant weight) on the pooled
+# seeds; the choice is the best mean dev BLEU over seeds and dev sets. A stopped run resumes:
+# finished variant/seeds are rescored, a stage C that was cut off resumes from its checkpoint.
+#   local/tune_transition.sh [--variants "v0 v1 ..."] [--seeds "0 1 2"] [run.sh options, e.g. --nj 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
 . ./scripts/utils/data_lib.sh
 
 variants="v0 v1 v2"  # more on request: --variants "v0 v1 v2 v3 v4" (v4, KL to stage B, is slower)
-if [ "${1:-}" = --variants ]; then
-    [ $# -ge 2 ] || die "usage: local/tune_transition.sh [--variants \"v0 v1 ...\"] [run.sh options]"
-    variants="$2"
-    shift 2
-fi
+seeds="0"
+usage="usage: local/tune_transition.sh [--variants \"v0 v1 ...\"] [--seeds \"0 1 2\"] [run.sh options]"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --variants) [ $# -ge 2 ] || die "${usage}"; variants="$2"; shift 2 ;;
+        --seeds) [ $# -ge 2 ] || die "${usage}"; seeds="$2"; shift 2 ;;
+        *) break ;;
+    esac
+done
 run_opts=("$@")
+[ -n "${seeds// /}" ] || die "--seeds is empty; ${usage}"
+for seed in ${seeds}; do
+    [[ "${seed}" =~ ^[0-9]+$ ]] || die "--seeds: '${seed}' is not a non-negative integer; ${usage}"
+done
 
 describe() {
     case "$1" in
@@ -74,34 +89,42 @@ if [ ! -f "${base}/csst_stageB/valid.acc.best.pth" ]; then
     recipe --expdir "${base}" --stage 6 --stop_stage 9
 fi
 
-score_dev() {  # score_dev SYSTEM MODEL_DIR
-    local t routing
+score_dev() {  # score_dev SYSTEM MODEL_DIR [score_results options: --seed, --baseline]
+    local t routing system="$1" dir="$2"
+    shift 2
     for t in ${dev_sets}; do
         routing=()
-        [ -f "$2/routing_${t}/routing.json" ] && routing=(--routing_json "$2/routing_${t}/routing.json")
-        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" --system "$1" \
-            --test_set "${t}" --task st --hyp "$2/decode_st_${t}/1best_recog/text" \
-            --ref "${dump}/raw/test_st_${t}/text" --decode_dir "$2/decode_st_${t}" "${routing[@]}" \
-            --command "local/tune_transition.sh" > /dev/null
+        [ -f "${dir}/routing_${t}/routing.json" ] && routing=(--routing_json "${dir}/routing_${t}/routing.json")
+        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" --system "${system}" \
+            --test_set "${t}" --task st --hyp "${dir}/decode_st_${t}/1best_recog/text" \
+            --ref "${dump}/raw/test_st_${t}/text" --decode_dir "${dir}/decode_st_${t}" "${routing[@]}" \
+            --command "local/tune_transition.sh --seeds \"${seeds}\"" "$@" > /dev/null
     done
 }
+label() { echo "$1: $(describe "$1")"; }
 decoded() { local t; for t in ${dev_sets}; do [ -s "$1/decode_st_${t}/1best_recog/text" ] || return 1; done; }
 
 stageB_done=false
 decoded "${base}/csst_stageB" && stageB_done=true
-for v in ${variants}; do
-    exp="exp/tune_transition/${v}"
-    link_shared "${exp}" llm_pretrain stats_stageA stats_stageB stats_stageC csst_stageA csst_stageB
-    if ! decoded "${exp}/csst_stageC"; then
-        log "variant ${v} ($(describe "${v}")): stage C and dev decoding -> ${exp}"
-        t0=$(date +%s)
-        recipe --expdir "${exp}" --stage 10 --stop_stage 10 --stageC_args "--max_epoch 2 $(model_conf_of "${v}")"
-        echo "$(( $(date +%s) - t0 ))" > "${exp}/train_seconds"
-        # the stage-B model once, beside the first variant
-        recipe --expdir "${exp}" --stage 11 --stop_stage 11 --stageB_decode "$([ "${stageB_done}" = true ] && echo false || echo true)"
-        stageB_done=true
-    fi
-    score_dev "${v}: $(describe "${v}")" "${exp}/csst_stageC"
+for seed in ${seeds}; do
+    for v in ${variants}; do
+        exp="exp/tune_transition/${v}"
+        [ "${seed}" -eq 0 ] || exp+=".seed${seed}"
+        link_shared "${exp}" llm_pretrain stats_stageA stats_stageB stats_stageC csst_stageA csst_stageB
+        if ! decoded "${exp}/csst_stageC"; then
+            log "variant ${v} ($(describe "${v}")), seed ${seed}: stage C and dev decoding -> ${exp}"
+            t0=$(date +%s)
+            recipe --expdir "${exp}" --stage 10 --stop_stage 10 --train_args "--seed ${seed}" \
+                --stageC_args "--max_epoch 2 $(model_conf_of "${v}")"
+            echo "$(( $(date +%s) - t0 ))" > "${exp}/train_seconds"
+            # the stage-B model once, beside the first variant
+            recipe --expdir "${exp}" --stage 11 --stop_stage 11 --stageB_decode "$([ "${stageB_done}" = true ] && echo false || echo true)"
+            stageB_done=true
+        fi
+        baseline=()
+        [ "${v}" = v0 ] || baseline=(--baseline "$(label v0)")
+        score_dev "$(label "${v}")" "${exp}/csst_stageC" --seed "${seed}" "${baseline[@]}"
+    done
 done
 score_dev "stage B model (before stage C)" "${base}/csst_stageB"
 

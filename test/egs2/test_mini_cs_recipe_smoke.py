@@ -349,7 +349,7 @@ def test_tune_transition_over_seeds_tests_each_variant_against_constant_weight(r
     corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
     micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120",
              "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'", *MICRO_EPOCHS[:2]]
-    cmd = ["local/tune_transition.sh", "--variants", "v0 v1", "--seeds", "0 1", *micro]
+    cmd = ["local/tune_transition.sh", "--variants", "v0 v1", "--seeds", "0 1", "--epochs_C", "1", *micro]
     env = dict(os.environ, MINI_CS="downloads/mini_cs")
     proc = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]

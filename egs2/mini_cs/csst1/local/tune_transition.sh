@@ -14,7 +14,7 @@
 # seeds and each variant's paired bootstrap test against v0 (constant weight) on the pooled
 # seeds; the choice is the best mean dev BLEU over seeds and dev sets. A stopped run resumes:
 # finished variant/seeds are rescored, a stage C that was cut off resumes from its checkpoint.
-#   local/tune_transition.sh [--variants "v0 v1 ..."] [--seeds "0 1 2"] [run.sh options, e.g. --nj 2]
+#   local/tune_transition.sh [--variants "v0 v1 ..."] [--seeds "0 1 2"] [--epochs_C 2] [run.sh options, e.g. --nj 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
@@ -22,11 +22,13 @@ cd "$(dirname "$0")/.."
 
 variants="v0 v1 v2"  # more on request: --variants "v0 v1 v2 v3 v4" (v4, KL to stage B, is slower)
 seeds="0"
-usage="usage: local/tune_transition.sh [--variants \"v0 v1 ...\"] [--seeds \"0 1 2\"] [run.sh options]"
+epochs_C=2  # stage C's epochs, as ./run.sh trains it
+usage="usage: local/tune_transition.sh [--variants \"v0 v1 ...\"] [--seeds \"0 1 2\"] [--epochs_C N] [run.sh options]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --variants) [ $# -ge 2 ] || die "${usage}"; variants="$2"; shift 2 ;;
         --seeds) [ $# -ge 2 ] || die "${usage}"; seeds="$2"; shift 2 ;;
+        --epochs_C) [ $# -ge 2 ] || die "${usage}"; epochs_C="$2"; shift 2 ;;
         *) break ;;
     esac
 done
@@ -115,7 +117,7 @@ for seed in ${seeds}; do
             log "variant ${v} ($(describe "${v}")), seed ${seed}: stage C and dev decoding -> ${exp}"
             t0=$(date +%s)
             recipe --expdir "${exp}" --stage 10 --stop_stage 10 --train_args "--seed ${seed}" \
-                --stageC_args "--max_epoch 2 $(model_conf_of "${v}")"
+                --stageC_args "--max_epoch ${epochs_C} $(model_conf_of "${v}")"
             echo "$(( $(date +%s) - t0 ))" > "${exp}/train_seconds"
             # the stage-B model once, beside the first variant
             recipe --expdir "${exp}" --stage 11 --stop_stage 11 --stageB_decode "$([ "${stageB_done}" = true ] && echo false || echo true)"

@@ -98,9 +98,8 @@ SCORING_ARGS = ("system", "test_set", "task", "hyp", "ref")
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.render_only:
-        given = [f"--{a}" for a in (*SCORING_ARGS, "decode_dir", "command", "routing_json", "align_json",
-                                            "seed", "baseline")
-                 if getattr(args, a) not in (None, False, "")]
+        scoring_only = (*SCORING_ARGS, "decode_dir", "command", "routing_json", "align_json", "seed", "baseline")
+        given = [f"--{a}" for a in scoring_only if getattr(args, a) not in (None, False, "")]
         if given:
             parser.error(f"--render_only does not score; drop {', '.join(given)}")
         return
@@ -128,12 +127,12 @@ def score_files(args: argparse.Namespace) -> List[dict]:
         # the paired test rereads the hypotheses later, from wherever the results dir is read
         hyp, ref = (os.path.relpath(p.resolve(), args.results_dir.resolve()) for p in (args.hyp, args.ref))
         for row in rows:
-            row.update(seed=args.seed, hyp=hyp, ref=ref)
+            row.update(hyp=hyp, ref=ref)
     if args.routing_json:
         rows += routing_rows(args.routing_json, args.system, args.test_set, args.table)
     if args.align_json:
         rows += align_rows(args.align_json, args.align_before_json, args.system, args.test_set, args.table)
-    if args.seed is not None:
+    if args.seed is not None:  # every row of the run, its routing and alignment rows too
         for row in rows:
             row["seed"] = args.seed
     return rows

@@ -232,8 +232,8 @@ def render_seed_table(rows: List[dict], results: dict) -> List[str]:
                       joined_distinct(r.get("n_utts") for r in scored),
                       joined_distinct(r.get("n_missing") for r in scored),
                       joined_distinct(r.get("decode_dir") for r in scored)])
-    return md_table(["system", "test set", *columns, "seeds", "baseline", "ΔBLEU vs baseline", "p",
-                     "utts", "missing", "decode dir"], table)
+    return [SEED_TABLE_NOTE, ""] + md_table(["system", "test set", *columns, "seeds", "baseline",
+                                             "ΔBLEU vs baseline", "p", "utts", "missing", "decode dir"], table)
 
 
 def format_mean_std(values: List[float], metric: str) -> str:
@@ -329,8 +329,6 @@ def render_markdown(results: dict, results_dir: Path = Path(".")) -> str:
         note = (results.get("table_notes") or {}).get(name)
         if note:
             lines += [note.rstrip(), ""]
-        if any(r.get("seed") is not None for r in in_table):
-            lines += [SEED_TABLE_NOTE, ""]
         lines += (render_score_table(in_table, results) if in_table else ["No results scored yet."]) + [""]
     if rows:
         tests = list(dict.fromkeys(e["signature"] for e in results.get("significance") or []))

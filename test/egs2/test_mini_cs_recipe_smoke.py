@@ -105,14 +105,22 @@ def write_tiny_whisper(out: Path) -> None:
     WhisperModel(WhisperConfig(**TINY_WHISPER)).save_pretrained(out)
 
 
-def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def micro_options(stage_c: bool = True) -> list:
+    """run.sh's options of the micro recipe; local/run_ablation.sh and tune_transition.sh pass them
+    on, and set stage C's epochs themselves (stage_c=False)"""
     corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
-    env = dict(os.environ, MINI_CS="downloads/mini_cs")
-    cmd = ["./run.sh", "--nj", "2", "--inference_nj", "2", "--vocab_size", "120",
-           "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'",
-           "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1",
-           "--peer_max_epoch", "1", *MICRO_EPOCHS, *args]
-    proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True, timeout=900)
+    return ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120",
+            "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'",
+            "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1",
+            "--peer_max_epoch", "1", *(MICRO_EPOCHS if stage_c else MICRO_EPOCHS[:2])]
+
+
+MICRO_ENV = dict(os.environ, MINI_CS="downloads/mini_cs")
+
+
+def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = ["./run.sh", *micro_options(), *args]
+    proc = subprocess.run(cmd, cwd=recipe, env=MICRO_ENV, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0 or not check, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc
 
@@ -266,12 +274,9 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     if not (recipe / "RESULTS.json").exists():
         pytest.skip("needs the full run of the first test")
     # system a: linear, code-switched data only; e: MoE + losses + transition loss (replay)
-    corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
-    micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120",
-             "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'",
-             "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --log_interval 1", "--peer_max_epoch", "1", *MICRO_EPOCHS[:2]]
+    micro = micro_options(stage_c=False)
     proc = subprocess.run(["local/run_ablation.sh", "--systems", "a e ot_sel", *micro], cwd=recipe, capture_output=True,
-                          text=True, timeout=900, env=dict(os.environ, MINI_CS="downloads/mini_cs"))
+                          text=True, timeout=900, env=MICRO_ENV)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rows = json.loads((recipe / "RESULTS.json").read_text())["rows"]
     ablation = [r for r in rows if r.get("table", "").startswith("Ablation: MoE")]
@@ -306,6 +311,8 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     assert sorted(p.name for p in images.glob("loss_ot_l*.png")) == sorted(f"loss_ot_l{k}.png" for k in layers)
     assert (images / "align_layers.png").stat().st_size > 0 and (images / "stages.png").stat().st_size > 0
     assert "## Ablation: inner-layer OT alignment" in md
+    # every dump dir reads the recipe's one cache of Whisper frames
+    assert " dump/frames/" in (recipe / "dump_cs_only" / "raw" / "stageC_train" / "feats.scp").read_text()
     # a trained on code-switched data only, nothing replayed
     a_train = recipe / "dump_cs_only" / "raw" / "stageC_train"
     assert not (a_train / "replay").exists() or "1" not in (a_train / "replay").read_text().split()[1::2]
@@ -325,7 +332,7 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
 
     # a second seed: seed 0 is only rescored, seed 1 trains in its own exp dir; the table shows both
     proc = subprocess.run(["local/run_ablation.sh", "--systems", "a", "--seeds", "0 1", *micro], cwd=recipe,
-                          capture_output=True, text=True, timeout=900, env=dict(os.environ, MINI_CS="downloads/mini_cs"))
+                          capture_output=True, text=True, timeout=900, env=MICRO_ENV)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     log = proc.stdout + proc.stderr
     assert "system a, seed 0: trained and decoded before" in log and "seed 1: training and decoding" in log
@@ -346,15 +353,19 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
 def test_tune_transition_over_seeds_tests_each_variant_against_constant_weight(recipe):
     if not (recipe / "RESULTS.json").exists():
         pytest.skip("needs the full run of the first test")
-    corpus_opts = " ".join(f"--{k} {v}" for k, v in TINY_SIZES.items())
-    micro = ["--nj", "2", "--inference_nj", "2", "--vocab_size", "120",
-             "--local_data_opts", f"--seed 5 --pretrained none --corpus_opts '{corpus_opts}'", *MICRO_EPOCHS[:2]]
-    cmd = ["local/tune_transition.sh", "--variants", "v0 v1", "--seeds", "0 1", "--epochs_C", "1", *micro]
-    env = dict(os.environ, MINI_CS="downloads/mini_cs")
+    cmd = ["local/tune_transition.sh", "--variants", "v0 v1", "--seeds", "0 1", "--epochs_C", "1",
+           *micro_options(stage_c=False)]
+    env = MICRO_ENV
     proc = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert re.search(r"best on dev: v[01]", proc.stdout)
     tune = recipe / "exp" / "tune_transition"
+    # ./run.sh trained stages A and B on the same data with the same options: the base run is its
+    assert "./run.sh trained stages A and B on the same data" in proc.stdout + proc.stderr
+    for st in ("csst_stageA", "csst_stageB", "stats_stageC"):
+        assert (tune / "base" / st).resolve() == (recipe / "exp" / st).resolve(), st
+    # and the dev sets' frames come from the recipe's one cache
+    assert " dump/frames/" in (recipe / "dump_tune" / "raw" / "test_st_dev_cs" / "feats.scp").read_text()
     for d in ("v0", "v1", "v0.seed1", "v1.seed1"):
         assert (tune / d / "csst_stageC" / "decode_st_dev_cs" / "1best_recog" / "text").stat().st_size > 0, d
         # every seed and variant starts stage C from the one shared stage-B model

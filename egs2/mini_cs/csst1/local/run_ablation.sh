@@ -29,8 +29,9 @@
 # run is scored as its own row; the tables show mean +- std over the seeds and, for each system,
 # sacrebleu's paired bootstrap test against its baseline (a, c and e against b, d against c, the
 # OT systems against ot_none) on the seeds' pooled hypotheses (espnet_csst/scoring/significance.py).
-# Shared by every seed: data, cached Whisper frames, token lists, the pre-trained LLM, each
-# system's statistics and the peer (one run). Not shared: every trained stage (A, B, C), except
+# Shared by every system and seed: data, the cached Whisper frames (dump/frames), token lists,
+# the pre-trained LLM and the peer (one run); by the seeds of a system: its statistics.
+# Not shared: every trained stage (A, B, C), except
 # that the OT systems start from e's stage A of the same seed. Seed 0 lives in
 # exp/ablation/<system>, seed k in exp/ablation/<system>.seed<k>. A finished system/seed (its
 # "decoded" marker) is only rescored on a rerun; one stopped mid-way resumes: each trained stage
@@ -64,7 +65,8 @@ for s in ${systems}; do
 done
 # the OT systems start from e's stage A
 [ -z "${ot_systems}" ] || [[ " ${moe_systems} " == *" e "* ]] || moe_systems+=" e"
-recipe() { ./run.sh "${run_opts[@]}" "$@"; }
+# every dump dir reads the one cache of Whisper frames (keyed by the audio): each recording once
+recipe() { ./run.sh --frames_dir dump/frames "${run_opts[@]}" "$@"; }
 
 linear=conf/tuning/train_csst_whisper_linear.yaml
 moe=conf/tuning/train_csst_whisper.yaml

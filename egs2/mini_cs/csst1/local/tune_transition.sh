@@ -14,7 +14,13 @@
 # seeds and each variant's paired bootstrap test against v0 (constant weight) on the pooled
 # seeds; the choice is the best mean dev BLEU over seeds and dev sets. A stopped run resumes:
 # finished variant/seeds are rescored, a stage C that was cut off resumes from its checkpoint.
-#   local/tune_transition.sh [--variants "v0 v1 ..."] [--seeds "0 1 2"] [--epochs_C 2] [run.sh options, e.g. --nj 2]
+# Shared with ./run.sh: data, token lists, the pre-trained LLM, the cached Whisper frames
+# (dump/frames) and, when ./run.sh has trained them on the same task data with this config and
+# seed 0, its stages A and B and their statistics (exp/csst_stage{A,B}, exp/stats_*): they are
+# what the base run would train again. Pass the options ./run.sh was run with, or
+# --reuse_recipe_run false to train stages A and B here.
+#   local/tune_transition.sh [--variants "v0 v1 ..."] [--seeds "0 1 2"] [--epochs_C 2]
+#       [--reuse_recipe_run true|false] [run.sh options, e.g. --nj 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
@@ -23,12 +29,14 @@ cd "$(dirname "$0")/.."
 variants="v0 v1 v2"  # more on request: --variants "v0 v1 v2 v3 v4" (v4, KL to stage B, is slower)
 seeds="0"
 epochs_C=2  # stage C's epochs, as ./run.sh trains it
-usage="usage: local/tune_transition.sh [--variants \"v0 v1 ...\"] [--seeds \"0 1 2\"] [--epochs_C N] [run.sh options]"
+reuse_recipe_run=true
+usage="usage: local/tune_transition.sh [--variants \"v0 v1 ...\"] [--seeds \"0 1 2\"] [--epochs_C N] [--reuse_recipe_run true|false] [run.sh options]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --variants) [ $# -ge 2 ] || die "${usage}"; variants="$2"; shift 2 ;;
         --seeds) [ $# -ge 2 ] || die "${usage}"; seeds="$2"; shift 2 ;;
         --epochs_C) [ $# -ge 2 ] || die "${usage}"; epochs_C="$2"; shift 2 ;;
+        --reuse_recipe_run) [[ "${2:-}" =~ ^(true|false)$ ]] || die "${usage}"; reuse_recipe_run="$2"; shift 2 ;;
         *) break ;;
     esac
 done
@@ -68,7 +76,7 @@ base=exp/tune_transition/base
 table="Dev: transition loss of stage C (local/tune_transition.sh)"
 # the replay setting of ./run.sh, spelled out so that a change of the defaults cannot move it
 recipe() {
-    ./run.sh --train_config "${config}" --dumpdir "${dump}" --cs_train_sets train_cs \
+    ./run.sh --train_config "${config}" --dumpdir "${dump}" --frames_dir dump/frames --cs_train_sets train_cs \
         --replay_ratio_B 0.33 --replay_ratio_C 10 --test_sets "${dev_sets}" --asr_decode false \
         "${run_opts[@]}" "$@"
 }
@@ -85,10 +93,36 @@ if [ ! -f exp/llm_pretrain/llm.pth ]; then
 fi
 mkdir -p "${base}"
 ln -sfn "$(readlink -f exp/llm_pretrain)" "${base}/llm_pretrain"
+# ./run.sh's stages A and B are the base run's when they were trained with this config and seed
+# on the same task dirs (the replayed utterances included): compared file by file
+recipe_trained_AB() {
+    local st f
+    [ "${reuse_recipe_run}" = true ] && [ -f exp/csst_stageB/valid.acc.best.pth ] &&
+        [ -f exp/stats_stageC/train/speech_shape ] || return 1
+    for st in stageA stageB; do
+        grep -qx "config: ${config}" "exp/csst_${st}/config.yaml" && grep -qx "seed: 0" "exp/csst_${st}/config.yaml" ||
+            return 1
+    done
+    for st in stageA_train stageA_valid stageB_train stageB_valid stageC_train stageC_valid; do
+        for f in wav.scp text task src_text lang_ali replay; do
+            [ ! -e "dump/raw/${st}/${f}" ] && [ ! -e "${dump}/raw/${st}/${f}" ] && continue
+            cmp -s "dump/raw/${st}/${f}" "${dump}/raw/${st}/${f}" || return 1
+        done
+    done
+}
 if [ ! -f "${base}/csst_stageB/valid.acc.best.pth" ]; then
-    log "dev task dirs, statistics, stages A and B once -> ${dump}/, ${base}"
+    log "dev task dirs -> ${dump}/"
     recipe --expdir "${base}" --stage 2 --stop_stage 3
-    recipe --expdir "${base}" --stage 6 --stop_stage 9
+    if recipe_trained_AB; then
+        log "./run.sh trained stages A and B on the same data with ${config}: exp/csst_stage{A,B} and" \
+            "exp/stats_* -> ${base} (--reuse_recipe_run false trains them here)"
+        for st in stats_stageA stats_stageB stats_stageC csst_stageA csst_stageB; do
+            ln -sfn "$(readlink -f "exp/${st}")" "${base}/${st}"
+        done
+    else
+        log "statistics, stages A and B once -> ${base}"
+        recipe --expdir "${base}" --stage 6 --stop_stage 9
+    fi
 fi
 
 score_dev() {  # score_dev SYSTEM MODEL_DIR [score_results options: --seed, --baseline]

@@ -1,5 +1,6 @@
 """The mini_cs recipe's data stages, run as a user would, from a path with a space."""
 
+import json
 import pytest
 import os
 import subprocess
@@ -47,3 +48,23 @@ def test_unknown_option_lists_the_options(tmp_path):
     assert r.returncode == 1
     assert "unknown option '--bogus'" in r.stderr and "--stage" in r.stderr
     assert not (d / "data").exists()
+
+
+def test_a_corpus_made_with_other_options_is_named_not_reused(tmp_path):
+    d = make_recipe_copy(tmp_path)
+    corpus = d / "downloads" / "mini_cs"
+    corpus.mkdir(parents=True)
+    made = {"pair": "es-en", "seed": 0, "n_train_mono": 1500, "n_train_asr_en": 1000, "n_train_cs": 300}
+    (corpus / "corpus.json").write_text(json.dumps({"options": made}))
+    before = (corpus / "corpus.json").read_text()
+
+    def stage1(*opts):
+        return subprocess.run(["./local/data.sh", "--stage", "1", "--stop_stage", "1", *opts], cwd=d,
+                              capture_output=True, text=True)
+
+    same = stage1("--corpus_opts", "--n_train_mono 1500")
+    assert same.returncode == 0 and "already generated" in same.stdout, same.stderr
+    other = stage1("--seed", "3", "--corpus_opts", "--n_train_mono 3000 --n_train_asr_en 1000")
+    assert other.returncode != 0
+    assert "seed 0, asked 3; n_train_mono 1500, asked 3000" in other.stderr and "delete it" in other.stderr
+    assert (corpus / "corpus.json").read_text() == before and not (d / "data").exists()

@@ -35,10 +35,23 @@ done
 
 [ -n "${MINI_CS}" ] || die "MINI_CS is empty in db.sh; set it to the directory for the generated corpus"
 
+corpus_differs() {  # corpus_differs CORPUS_JSON --option value ...: the options the corpus was not made with
+    python - "$@" <<'EOF'
+import json, sys
+made = json.load(open(sys.argv[1], encoding="utf-8"))["options"]
+asked = sys.argv[2:]
+print("; ".join(f"{k.lstrip('-')} {made[k.lstrip('-')]}, asked {v}" for k, v in zip(asked[::2], asked[1::2])
+                if k.lstrip("-") in made and str(made[k.lstrip("-")]) != v))
+EOF
+}
+
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     if [ -f "${MINI_CS}/corpus.json" ]; then
         have="$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["options"]["pair"])' "${MINI_CS}/corpus.json")"
         [ "${have}" = "${pair}" ] || die "${MINI_CS} holds the ${have} corpus, not ${pair}: point MINI_CS (db.sh) elsewhere or delete it"
+        # shellcheck disable=SC2086
+        differs="$(corpus_differs "${MINI_CS}/corpus.json" --seed "${seed}" ${corpus_opts})"
+        [ -z "${differs}" ] || die "${MINI_CS} was generated with other options (${differs}): delete it to regenerate, or point MINI_CS (db.sh) elsewhere"
         log "Stage 1: ${pair} corpus already generated in ${MINI_CS} (delete it to regenerate)"
     else
         log "Stage 1: generating the mini ${pair} corpus into ${MINI_CS} (seed ${seed}, nj ${nj})"

@@ -273,15 +273,15 @@ def test_unknown_option_lists_the_options(recipe):
 def test_ablation_script_scores_its_systems_into_their_table(recipe):
     if not (recipe / "RESULTS.json").exists():
         pytest.skip("needs the full run of the first test")
-    # system a: linear, code-switched data only; e: MoE + losses + transition loss (replay)
+    # system a: linear, code-switched data only; d: MoE + losses; e: d + transition loss (replay)
     micro = micro_options(stage_c=False)
-    proc = subprocess.run(["local/run_ablation.sh", "--systems", "a e ot_sel", *micro], cwd=recipe, capture_output=True,
+    proc = subprocess.run(["local/run_ablation.sh", "--systems", "a d e ot_sel", *micro], cwd=recipe, capture_output=True,
                           text=True, timeout=900, env=MICRO_ENV)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rows = json.loads((recipe / "RESULTS.json").read_text())["rows"]
     ablation = [r for r in rows if r.get("table", "").startswith("Ablation: MoE")]
     systems = {r["system"].split(":")[0] for r in ablation}
-    assert systems == {"a", "e", "e (stage B)", "peer"}
+    assert systems == {"a", "d", "e", "e (stage B)", "peer"}
     metrics = {(r["system"].split(":")[0], r["test_set"], r["metric"]) for r in ablation}
     for t in ("test_cs", "test_mono_es"):
         assert ("a", t, "BLEU") in metrics and ("e", t, "chrF") in metrics and ("e", t, "route_acc") in metrics
@@ -292,6 +292,13 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     # e is the recipe's default: the ablation scores ./run.sh's own models, and its stage-B model
     e = recipe / "exp" / "ablation" / "e"
     assert (e / "csst_stageC").resolve() == (recipe / "exp" / "csst_stageC").resolve()
+    # d differs from e from stage B on: its stage A is e's, here ./run.sh's, and B and C its own
+    d = recipe / "exp" / "ablation" / "d"
+    assert "system d, seed 0: stage A is the one trained for e" in proc.stdout + proc.stderr
+    assert (d / "csst_stageA").resolve() == (recipe / "exp" / "csst_stageA").resolve()
+    assert (d / "csst_stageC").is_dir() and not (d / "csst_stageC").is_symlink()
+    d_stages = [ln.split("\t")[0] for ln in (d / "stage_times.tsv").read_text().splitlines()]
+    assert "7" not in d_stages and "10" in d_stages
     assert (e / "csst_stageC" / "routing_test_cs" / "routing.png").stat().st_size > 0
     assert (e / "csst_stageC" / "images" / "stages.png").stat().st_size > 0
     assert any(r["system"].startswith("e (stage B)") and r["test_set"] == "test_mono_es" for r in ablation)
@@ -335,7 +342,7 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
                           capture_output=True, text=True, timeout=900, env=MICRO_ENV)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     log = proc.stdout + proc.stderr
-    assert "system a, seed 0: trained and decoded before" in log and "seed 1: training and decoding" in log
+    assert "system a, seed 0: trained and decoded before" in log and "seed 1: training (stages 7-10) and decoding" in log
     a1 = recipe / "exp" / "ablation" / "a.seed1"
     assert (a1 / "decoded").exists() and (a1 / "csst_stageC" / "valid.acc.best.pth").exists()
     assert yaml.safe_load((a1 / "csst_stageC" / "config.yaml").read_text())["seed"] == 1

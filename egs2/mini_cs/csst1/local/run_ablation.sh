@@ -32,7 +32,8 @@
 # Shared by every system and seed: data, the cached Whisper frames (dump/frames), token lists,
 # the pre-trained LLM and the peer (one run); by the seeds of a system: its statistics.
 # Not shared: every trained stage (A, B, C), except
-# that the OT systems start from e's stage A of the same seed. Seed 0 lives in
+# that d and e, which differ from stage B on, train one stage A per seed (the same config, data
+# and seed; ./run.sh's for seed 0 when it trained e), and the OT systems start from it too. Seed 0 lives in
 # exp/ablation/<system>, seed k in exp/ablation/<system>.seed<k>. A finished system/seed (its
 # "decoded" marker) is only rescored on a rerun; one stopped mid-way resumes: each trained stage
 # resumes from its checkpoint (--resume true) and a finished stage is not trained again.
@@ -117,14 +118,26 @@ if [ ! -s exp/peer_st/decode_test_st_test_cs/1best_recog/text ]; then
     recipe --stage 12 --stop_stage 13
 fi
 
-# training steps of b's stages A (3 epochs), B (1) and C (2) at batch 12: system a gets as many
+# the epochs of ./run.sh's stages: its --stage<X>_args, or those among the options given here
+epochs_of() {  # epochs_of A|B|C
+    local args i
+    args="$(sed -n "s/^ *--stage$1_args \"\(.*\)\" \\\\$/\1/p" run.sh)"
+    for ((i = 0; i + 1 < ${#run_opts[@]}; i++)); do
+        [ "${run_opts[i]}" != "--stage$1_args" ] || args="${run_opts[i + 1]}"
+    done
+    sed -n 's/.*--max_epoch \([0-9]*\).*/\1/p' <<< "${args}"
+}
+epochs="$(epochs_of A)/$(epochs_of B)/$(epochs_of C)"
+[[ "${epochs}" =~ ^[0-9]+/[0-9]+/[0-9]+$ ]] || die "no --max_epoch in run.sh's --stageA_args/--stageB_args/--stageC_args"
+# training steps of b's stages A, B and C at batch 12: system a gets as many
 steps_of() { awk -v n="$(wc -l < "$1")" -v e="$2" 'BEGIN{printf "%d", e * int((n + 11) / 12)}'; }
 steps_of_b() {
     local d=dump_noreplay/raw
     [ -f "${d}/stageC_train/wav.scp" ] || recipe --dumpdir dump_noreplay --expdir exp/ablation/b \
         --cs_train_sets "train_cs train_mono_es" --replay_ratio_B 0 --replay_ratio_C 0 --stage 2 --stop_stage 3 >&2
-    echo $(( $(steps_of "${d}/stageA_train/wav.scp" 3) + $(steps_of "${d}/stageB_train/wav.scp" 1) + \
-             $(steps_of "${d}/stageC_train/wav.scp" 2) ))
+    echo $(( $(steps_of "${d}/stageA_train/wav.scp" "$(epochs_of A)") + \
+             $(steps_of "${d}/stageB_train/wav.scp" "$(epochs_of B)") + \
+             $(steps_of "${d}/stageC_train/wav.scp" "$(epochs_of C)") ))
 }
 steps_b=""
 
@@ -139,6 +152,35 @@ reuse_recipe_run() {  # reuse_recipe_run EXPDIR: link ./run.sh's models; their t
     local st
     for st in stageA stageB stageC; do ln -sfn "../../csst_${st}" "$1/csst_${st}"; done
     awk -F'\t' '$1 >= 7 && $1 <= 10 {s += $3} END {printf "%d", s}' exp/stage_times.tsv > "$1/train_seconds"
+}
+
+# d and e differ from stage B on (e replays, d does not): their stage A is one model per seed,
+# trained by whichever of them comes first (./run.sh's for seed 0 when it trained e), provided
+# the two dump dirs hold the same stage-A data
+same_stage_a_data() {  # same_stage_a_data DUMP DUMP
+    local st f
+    for st in stageA_train stageA_valid; do
+        for f in wav.scp text task src_text lang_ali; do
+            [ ! -e "$1/raw/${st}/${f}" ] && [ ! -e "$2/raw/${st}/${f}" ] && continue
+            cmp -s "$1/raw/${st}/${f}" "$2/raw/${st}/${f}" || return 1
+        done
+    done
+}
+stage_a_of_partner() {  # stage_a_of_partner SYSTEM SEED DUMP: "<its seconds> <its csst_stageA dir>", or nothing
+    local other dir secs=""
+    case "$1" in d) other=e ;; e) other=d ;; *) return 0 ;; esac
+    dir="$(exp_of "${other}" "$2")"
+    if [ -s "${dir}/stageA_seconds" ] && [ -f "${dir}/csst_stageA/valid.acc.best.pth" ]; then
+        secs="$(cat "${dir}/stageA_seconds")"
+    elif [ "${other}" = e ] && [ "$2" -eq 0 ] && recipe_is_e; then
+        dir=exp
+        secs="$(awk -F'\t' '$1 == 7 {printf "%d", $3}' exp/stage_times.tsv)"
+    fi
+    local partner_dump=dump
+    [ "${other}" = e ] || partner_dump=dump_noreplay
+    [ -n "${secs}" ] && [ -f "${dir}/csst_stageA/valid.acc.best.pth" ] && same_stage_a_data "$3" "${partner_dump}" &&
+        echo "${secs} $(readlink -f "${dir}/csst_stageA")"
+    return 0
 }
 
 run_system() {  # run_system NAME SEED: train, decode and score one system with one seed
@@ -186,12 +228,23 @@ run_system() {  # run_system NAME SEED: train, decode and score one system with 
             epochs_a=$(( steps_b / $(steps_of "${dump}/raw/stageC_train/wav.scp" 1) ))
             args+=(--stageC_args "--max_epoch ${epochs_a}")
         fi
-        log "system ${s} ($(describe "${s}")), seed ${seed}: training and decoding -> ${exp}"
-        local t0 t1
+        local t0 t1 first_stage=7 shared_a="" shared_secs=0
+        [ -e "${exp}/csst_stageA" ] || read -r shared_secs shared_a <<< "$(stage_a_of_partner "${s}" "${seed}" "${dump}")"
+        if [ -n "${shared_a}" ]; then
+            log "system ${s}, seed ${seed}: stage A is the one trained for $([ "${s}" = d ] && echo e || echo d) (${shared_a})"
+            ln -sfn "${shared_a}" "${exp}/csst_stageA"
+            echo "${shared_secs}" > "${exp}/stageA_seconds"
+        fi
+        if [ -L "${exp}/csst_stageA" ]; then  # shared now or before this run was stopped
+            first_stage=8
+            shared_secs="$(cat "${exp}/stageA_seconds")"
+        fi
+        log "system ${s} ($(describe "${s}")), seed ${seed}: training (stages ${first_stage}-10) and decoding -> ${exp}"
         t0=$(date +%s)
-        recipe --expdir "${exp}" "${args[@]}" --stage 7 --stop_stage 10
+        recipe --expdir "${exp}" "${args[@]}" --stage "${first_stage}" --stop_stage 10
         t1=$(date +%s)
-        echo "$((t1 - t0))" > "${exp}/train_seconds"
+        # a shared stage A counts in both systems' training time
+        echo "$((t1 - t0 + shared_secs))" > "${exp}/train_seconds"
         recipe --expdir "${exp}" "${args[@]}" --asr_decode false --stageB_decode "$([ "${s}" = e ] && echo true || echo false)" \
             --stage 11 --stop_stage 11
         touch "${exp}/decoded"
@@ -199,7 +252,8 @@ run_system() {  # run_system NAME SEED: train, decode and score one system with 
     local secs raw="${dump}/raw" times="${exp}/stage_times.tsv"
     secs="$(cat "${exp}/train_seconds")"
     [ -L "${exp}/csst_stageC" ] && times=exp/stage_times.tsv
-    awk -F'\t' '$1 == 7 {printf "%d", $3}' "${times}" > "${exp}/stageA_seconds"  # the OT systems share it
+    [ -s "${exp}/stageA_seconds" ] ||  # the OT systems share e's stage A
+        awk -F'\t' '$1 == 7 {printf "%d", $3}' "${times}" > "${exp}/stageA_seconds"
     for t in ${test_sets}; do
         local routing=()
         [ -f "${exp}/csst_stageC/routing_${t}/routing.json" ] &&
@@ -305,6 +359,6 @@ for t in ${test_sets}; do
         --system "peer: ESPnet stock ST" --test_set "${t}" --task st \
         --hyp "exp/peer_st/decode_test_st_${t}/1best_recog/text" --ref "dump/raw/test_st_${t}/text" \
         --decode_dir "exp/peer_st/decode_test_st_${t}" --command "./run.sh --stage 12 --stop_stage 13" \
-        --table_note "Systems${moe_systems} (seeds ${seeds}; training seconds per seed: $(seconds_note ${moe_systems})) and the peer (one run) on the same data; every CSST system starts from exp/llm_pretrain and trains 3/1/2 epochs in stages A/B/C (a: stage C only, on train_cs, for about as many steps as b${steps_b:+, ${steps_b}}). b-d train stage C on train_cs + train_mono_es; e on train_cs, replaying train_mono_es at the transition weight lambda(t) (B replays a third of A's data the same way). route_acc: the MoE group router's argmax against each token's language on the test set (percent; mono: tokens of monolingual utterances, cs: of code-switched ones). Whole ablation: $(( $(date +%s) - start_all )) s on $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')." > /dev/null
+        --table_note "Systems${moe_systems} (seeds ${seeds}; training seconds per seed: $(seconds_note ${moe_systems})) and the peer (one run) on the same data; every CSST system starts from exp/llm_pretrain and trains ${epochs} epochs in stages A/B/C (d and e: one stage A per seed, the same model; a: stage C only, on train_cs, for about as many steps as b${steps_b:+, ${steps_b}}). b-d train stage C on train_cs + train_mono_es; e on train_cs, replaying train_mono_es at the transition weight lambda(t) (B replays a third of A's data the same way). route_acc: the MoE group router's argmax against each token's language on the test set (percent; mono: tokens of monolingual utterances, cs: of code-switched ones). Whole ablation: $(( $(date +%s) - start_all )) s on $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')." > /dev/null
 done
 log "wrote the ablation table into RESULTS.md and RESULTS.json"

@@ -156,16 +156,7 @@ reuse_recipe_run() {  # reuse_recipe_run EXPDIR: link ./run.sh's models; their t
 
 # d and e differ from stage B on (e replays, d does not): their stage A is one model per seed,
 # trained by whichever of them comes first (./run.sh's for seed 0 when it trained e), provided
-# the two dump dirs hold the same stage-A data
-same_stage_a_data() {  # same_stage_a_data DUMP DUMP
-    local st f
-    for st in stageA_train stageA_valid; do
-        for f in wav.scp text task src_text lang_ali; do
-            [ ! -e "$1/raw/${st}/${f}" ] && [ ! -e "$2/raw/${st}/${f}" ] && continue
-            cmp -s "$1/raw/${st}/${f}" "$2/raw/${st}/${f}" || return 1
-        done
-    done
-}
+# the two dump dirs hold the same stage-A data (same_task_data, scripts/utils/data_lib.sh)
 stage_a_of_partner() {  # stage_a_of_partner SYSTEM SEED DUMP: "<its seconds> <its csst_stageA dir>", or nothing
     local other dir secs=""
     case "$1" in d) other=e ;; e) other=d ;; *) return 0 ;; esac
@@ -178,7 +169,7 @@ stage_a_of_partner() {  # stage_a_of_partner SYSTEM SEED DUMP: "<its seconds> <i
     fi
     local partner_dump=dump
     [ "${other}" = e ] || partner_dump=dump_noreplay
-    [ -n "${secs}" ] && [ -f "${dir}/csst_stageA/valid.acc.best.pth" ] && same_stage_a_data "$3" "${partner_dump}" &&
+    [ -n "${secs}" ] && [ -f "${dir}/csst_stageA/valid.acc.best.pth" ] && same_task_data "$3" "${partner_dump}" stageA_train stageA_valid &&
         echo "${secs} $(readlink -f "${dir}/csst_stageA")"
     return 0
 }

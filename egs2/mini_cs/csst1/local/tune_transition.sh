@@ -96,19 +96,14 @@ ln -sfn "$(readlink -f exp/llm_pretrain)" "${base}/llm_pretrain"
 # ./run.sh's stages A and B are the base run's when they were trained with this config and seed
 # on the same task dirs (the replayed utterances included): compared file by file
 recipe_trained_AB() {
-    local st f
+    local st
     [ "${reuse_recipe_run}" = true ] && [ -f exp/csst_stageB/valid.acc.best.pth ] &&
         [ -f exp/stats_stageC/train/speech_shape ] || return 1
     for st in stageA stageB; do
         grep -qx "config: ${config}" "exp/csst_${st}/config.yaml" && grep -qx "seed: 0" "exp/csst_${st}/config.yaml" ||
             return 1
     done
-    for st in stageA_train stageA_valid stageB_train stageB_valid stageC_train stageC_valid; do
-        for f in wav.scp text task src_text lang_ali replay; do
-            [ ! -e "dump/raw/${st}/${f}" ] && [ ! -e "${dump}/raw/${st}/${f}" ] && continue
-            cmp -s "dump/raw/${st}/${f}" "${dump}/raw/${st}/${f}" || return 1
-        done
-    done
+    same_task_data dump "${dump}" stageA_train stageA_valid stageB_train stageB_valid stageC_train stageC_valid
 }
 if [ ! -f "${base}/csst_stageB/valid.acc.best.pth" ]; then
     log "dev task dirs -> ${dump}/"

@@ -42,3 +42,16 @@ threads_for() {
     ncpu="$(nproc 2>/dev/null || echo 1)"
     echo "${OMP_NUM_THREADS:-$(( ncpu / $1 > 0 ? ncpu / $1 : 1 ))}"
 }
+
+# same_task_data DUMP_A DUMP_B TASK_DIR...: whether two dump dirs' task dirs hold the same
+# utterances, audio, texts, tasks, languages and replay marks (what a trained stage depends on)
+same_task_data() {
+    local a="$1" b="$2" st f
+    shift 2
+    for st in "$@"; do
+        for f in wav.scp text task src_text lang_ali replay; do
+            [ ! -e "${a}/raw/${st}/${f}" ] && [ ! -e "${b}/raw/${st}/${f}" ] && continue
+            cmp -s "${a}/raw/${st}/${f}" "${b}/raw/${st}/${f}" || return 1
+        done
+    done
+}

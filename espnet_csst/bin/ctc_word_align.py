@@ -31,7 +31,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from espnet_csst.bin.asr_ctc_decode import CTCGreedyASR, iter_audio_batches, normalize_for_asr
+from espnet_csst.scoring.asr import iter_audio_batches, normalize_for_asr
+from espnet_csst.scoring.ctc_asr import CTCGreedyASR
 from espnet_csst.data.datadir import WordAli, c_sorted, format_word_ali, read_map
 # The validator's own rule for comparing word_ali words with a transcript: reusing it keeps them equal.
 from espnet_csst.data.validate import _spoken_form

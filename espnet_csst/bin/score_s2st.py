@@ -5,11 +5,13 @@ For every system and evaluation set it reads what stages 9-10 wrote::
 
     <sys_dir>/decode_<set>/1best_recog/units   generated target units
     <sys_dir>/decode_<set>/unit_acc            teacher-forced next-unit accuracy of the reference
-    <sys_dir>/decode_<set>/synth/asr_text      the ASR's transcript of the vocoded units
+    <sys_dir>/decode_<set>/synth/asr_text      the ASR judge's transcript of the vocoded units
 
 and scores the transcript against the reference translation with sacrebleu
-(ASR-BLEU and chrF, lower-cased without punctuation: the ASR writes neither
-case nor punctuation). Two ceilings go through the same scoring:
+(ASR-BLEU and chrF, lower-cased without punctuation: the judge's transcripts are
+normalised to neither). ``--judge`` names the ASR judge in RESULTS.md (s2st.sh
+``--asr_judge``: a pretrained Whisper or the recipe's own CTC ASR).
+Two ceilings go through the same scoring:
 ``<expdir>/reference/<set>/units_vocoded`` (the reference target units through
 the vocoder: what the vocoder costs) and ``<expdir>/reference/<set>/audio``
 (the reference target speech itself: what the ASR costs).
@@ -37,6 +39,8 @@ from espnet_csst.scoring.metrics import ResultsError, read_text_file, score_asr,
 from espnet_csst.scoring.results import format_duration, md_table, read_timings, render_timings, wall_seconds
 from espnet_csst.units.vocoder import read_units
 from espnet_csst.utils.fileio import atomic_write_text
+
+DEFAULT_JUDGE = "the recipe's English CTC ASR (exp/asr_*)"
 
 SYSTEMS = {
     "a": "a: no interleaving (pure units throughout)",
@@ -117,11 +121,11 @@ def cell(row: dict, key: str):
     return "" if v is None else v
 
 
-def render(rows: List[dict], timings: List[dict], command: str, args) -> str:
+def render(rows: List[dict], timings: List[dict], command: str, args, judge: str = DEFAULT_JUDGE) -> str:
     lines = ["# S2ST with an LLM over discrete units: scheduled interleaved training", "",
              f"Produced by `{command}`. Per-stage wall times at the end; rerun any stage with "
              "`./run.sh --stage N --stop_stage N`.", "",
-             "ASR-BLEU: the recipe's English CTC ASR (exp/asr_*) transcribes the vocoded target units; "
+             f"ASR-BLEU: {judge} transcribes the vocoded target units; "
              "sacrebleu BLEU / chrF, lower-cased, punctuation removed. unit_acc: teacher-forced next-unit "
              "accuracy on the reference target units (pure units). UER: edit distance of the generated to "
              "the reference units. len: generated / reference units. Settings are chosen on dev "
@@ -133,7 +137,7 @@ def render(rows: List[dict], timings: List[dict], command: str, args) -> str:
                 for r in rows if r["split"] == split]
         lines += [f"## {title}", ""] + md_table(header, body) + [""]
     ceil = [[r["system"], r["set"], r["WER"]] for r in rows if r["key"] in ("units_vocoded", "audio")]
-    lines += ["WER of the ASR on the ceilings' audio against the reference translation:", ""]
+    lines += ["WER of the ASR judge on the ceilings' audio against the reference translation:", ""]
     lines += md_table(["audio", "set", "WER"], ceil) + [""]
     sig = next((r["signature"] for r in rows if r.get("signature")), "")
     lines += [f"sacrebleu signature: `{sig}`", "",
@@ -199,6 +203,8 @@ def get_parser():
     p.add_argument("--timings", type=Path)
     p.add_argument("--n_listen", type=int, default=6)
     p.add_argument("--command", default="./run.sh")
+    p.add_argument("--judge", default=DEFAULT_JUDGE,
+                   help="the ASR judge, as RESULTS.md names it (e.g. 'Whisper pretrained/whisper_base, greedy')")
     p.add_argument("--render_only", action="store_true",
                    help="score nothing: rewrite RESULTS.md/json from RESULTS.json's rows with the current --timings "
                         "(s2st.sh runs it after stage 11's clock stops, so the scoring stage's own time is in the table)")
@@ -210,21 +216,22 @@ def render_only(args) -> int:
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
         rows, command = results["rows"], results["command"]
+        judge = results.get("judge", DEFAULT_JUDGE)
     except FileNotFoundError:
         raise SystemExit(f"score_s2st --render_only: {path} does not exist; run the scoring stage (11) first") from None
     except (ValueError, KeyError, TypeError) as e:
         raise SystemExit(f"score_s2st --render_only: {path} is not a RESULTS.json of score_s2st ({e}); "
                          "rerun the scoring stage (11)") from None
     timings = read_timings(args.timings) if args.timings and args.timings.is_file() else []
-    write_results(args, rows, timings, command)
+    write_results(args, rows, timings, command, judge)
     return 0
 
 
-def write_results(args, rows: List[dict], timings: List[dict], command: str) -> None:
-    results = {"command": command, "rows": rows, "timings": timings,
+def write_results(args, rows: List[dict], timings: List[dict], command: str, judge: str) -> None:
+    results = {"command": command, "judge": judge, "rows": rows, "timings": timings,
                "total_seconds": wall_seconds(timings) if timings else None}
     atomic_write_text(args.results_dir / "RESULTS.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    atomic_write_text(args.results_dir / "RESULTS.md", render(rows, timings, command, args))
+    atomic_write_text(args.results_dir / "RESULTS.md", render(rows, timings, command, args, judge))
 
 
 def main(argv=None) -> int:
@@ -240,7 +247,7 @@ def main(argv=None) -> int:
         timings = read_timings(args.timings) if args.timings and args.timings.is_file() else []
     except (ResultsError, FileNotFoundError) as e:
         raise SystemExit(f"score_s2st: {e}; rerun the stage that writes it") from None
-    write_results(args, rows, timings, args.command)
+    write_results(args, rows, timings, args.command, args.judge)
     if args.n_listen > 0:
         listening_page(args)
     for r in rows:

@@ -9,7 +9,8 @@ import torch
 import yaml
 
 from espnet_csst.bin import asr_ctc_decode
-from espnet_csst.bin.asr_ctc_decode import CTCGreedyASR, ctc_greedy_collapse, normalize_for_asr
+from espnet_csst.scoring.asr import normalize_for_asr
+from espnet_csst.scoring.ctc_asr import CTCGreedyASR, ctc_greedy_collapse
 
 TOKENS = ["<blank>", "<unk>", "<space>"] + list("abcdefghijklmnopqrstuvwxyz") + ["<sos/eos>"]
 

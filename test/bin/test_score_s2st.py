@@ -60,6 +60,7 @@ def test_scores_systems_and_ceilings(tmp_path):
     assert a["interleaving"] == "p = 0" and "floor(t / 50)" in c["interleaving"] and c["train_seconds"] == 12.0
     md = (tmp_path / "RESULTS.md").read_text()
     assert "## Test" in md and "## Dev" in md and "ceiling: reference audio -> ASR" in md
+    assert "ASR-BLEU: the recipe's English CTC ASR (exp/asr_*) transcribes" in md  # no --judge: the default
     page = (t["exp"] / "listen" / "index.html").read_text()
     assert page.count("<h2>") == 2 and page.count("<audio") == 2 * 4  # 2 utterances x (2 references + a + c)
     assert "fuente u1" in page
@@ -72,7 +73,8 @@ def test_render_only_adds_the_scoring_stage_time_without_rescoring(tmp_path):
               "--timings", str(tmp_path / "stage_times.tsv"), "--n_listen", "0"]
     (tmp_path / "stage_times.tsv").write_text("10\tsynthesize and transcribe\t5.0\t100.0\t105.0\n")
     assert score_s2st.main([*common, "--units_dump", str(t["dump"]), "--data_dir", str(tmp_path / "data"),
-                            "--system", f"c={t['exp'] / 'unit_lm_c'}", "--command", "./run.sh --stage 10"]) == 0
+                            "--system", f"c={t['exp'] / 'unit_lm_c'}", "--command", "./run.sh --stage 10",
+                            "--judge", "Whisper pretrained/whisper_base (en, greedy)"]) == 0
     before = json.loads((tmp_path / "RESULTS.json").read_text())
     assert "| 11 | score |" not in (tmp_path / "RESULTS.md").read_text()
     (tmp_path / "stage_times.tsv").write_text("10\tsynthesize and transcribe\t5.0\t100.0\t105.0\n"
@@ -86,6 +88,9 @@ def test_render_only_adds_the_scoring_stage_time_without_rescoring(tmp_path):
     assert [x["stage"] for x in after["timings"]] == ["10", "11"] and after["total_seconds"] == 7.5
     md = (tmp_path / "RESULTS.md").read_text()
     assert "| 11 | score | 2.5 |" in md and "./run.sh --stage 10" in md
+    # the judge the rows were scored with is named again, not the default
+    assert after["judge"] == "Whisper pretrained/whisper_base (en, greedy)"
+    assert "ASR-BLEU: Whisper pretrained/whisper_base (en, greedy) transcribes" in md and "CTC ASR" not in md
 
 
 def test_render_only_without_results_names_the_stage(tmp_path):

@@ -3,7 +3,9 @@
 Runs the real run.sh/s2st.sh from a copy of the recipe whose path contains a
 space: corpus, token list, LLM text pre-training, k-means units, unit dump,
 vocoder, English CTC ASR, the four ablation systems, decoding, vocoding + ASR,
-scoring and the listening page.
+scoring and the listening page; then stages 5, 6 and 10 again with deduplicated units,
+the HiFi-GAN and a tiny random Whisper as the ASR judge (the recipe's default judge is the
+packaged Whisper base, which tests do not load).
 """
 
 import json
@@ -64,7 +66,7 @@ def recipe(tmp_path_factory):
 def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
     corpus_opts = " ".join(f"--{k} {v}" for k, v in S2ST_SIZES.items())
     cmd = ["./run.sh", "--nj", "2", "--vocab_size", "120", "--n_units", "12", "--kmeans_portion", "1.0",
-           "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}'",
+           "--local_data_opts", f"--seed 5 --corpus_opts '{corpus_opts}' --pretrained none", "--asr_judge", "ctc",
            "--llm_pretrain_args", "--steps 3 --batch_size 8 --n_dev 4 --n_dev_bleu 2 --log_interval 1 "
                                   "--dev_bleu_interval 3",
            "--vocoder_args", "--steps 4 --batch_size 4 --config conf/vocoder.yaml --log_interval 2",
@@ -131,20 +133,28 @@ discriminator:
 """
 
 
-def test_deduplicated_units_with_a_hifigan_vocoder(recipe):
-    """Stages 5, 6 and 10 again with --dedup true and the unit HiFi-GAN, next to the first run's outputs."""
+def test_deduplicated_units_with_a_hifigan_vocoder_and_a_whisper_judge(recipe):
+    """Stages 5, 6 and 10 again with --dedup true, the unit HiFi-GAN and a tiny Whisper as the ASR judge,
+    next to the first run's outputs."""
+    from test.encoders.test_ct2_whisper import MULTILINGUAL, save_tiny_whisper
+
     if not (recipe / "exp" / "units" / "kmeans.npz").is_file():
         run(recipe)  # this test alone: the whole recipe first
     exp = recipe / "exp_dedup"
     (exp / "units").mkdir(parents=True, exist_ok=True)
     (exp / "units" / "kmeans.npz").write_bytes((recipe / "exp" / "units" / "kmeans.npz").read_bytes())
     (recipe / "conf" / "hifigan.yaml").write_text(HIFIGAN_MICRO)
-    opts = ["--dedup", "true", "--dumpdir", "dump_dedup", "--expdir", "exp_dedup", "--asr_exp", "exp/asr_en",
+    judge = recipe / "tiny whisper"
+    if not judge.is_dir():
+        save_tiny_whisper(judge, **MULTILINGUAL)
+    opts = ["--dedup", "true", "--dumpdir", "dump_dedup", "--expdir", "exp_dedup",
+            "--asr_judge", "whisper", "--judge_model", str(judge), "--judge_args", "--max_new_tokens 4",
             "--systems", "", "--vocoder_type", "hifigan", "--vocoder_config", "conf/hifigan.yaml",
             "--vocoder_args", "--steps 2 --batch_size 2 --segment_units 8 --log_interval 1"]
     proc = run(recipe, "--stage", "5", "--stop_stage", "6", *opts)
     assert "hifigan unit vocoder" in proc.stdout
-    run(recipe, "--stage", "10", "--stop_stage", "10", *opts)  # the ceiling: reference units -> vocoder -> ASR
+    proc = run(recipe, "--stage", "10", "--stop_stage", "10", *opts)  # the ceiling: reference units -> vocoder -> ASR
+    assert f"transcribing with Whisper {judge} (en transcription, asr_whisper_decode --max_new_tokens 4)" in proc.stdout
 
     dump = recipe / "dump_dedup" / "units" / "s2st_train"
     units = [line.split()[1:] for line in (dump / "tgt_units").read_text().splitlines()]
@@ -161,7 +171,9 @@ def test_deduplicated_units_with_a_hifigan_vocoder(recipe):
     vocoded = exp / "reference" / "s2st_test" / "units_vocoded"
     n_test = len((recipe / "dump_dedup" / "units" / "s2st_test" / "tgt_units").read_text().splitlines())
     assert len((vocoded / "wav.scp").read_text().splitlines()) == n_test
-    assert (vocoded / "asr_text").is_file()
+    assert len((vocoded / "asr_text").read_text().splitlines()) == n_test
+    asr_log = (exp / "reference" / "synthesize.asr.log").read_text()
+    assert "transcribing" in asr_log and "Whisper" in asr_log and "CTC" not in asr_log
 
 
 def test_train_launcher_trains_a_system_data_parallel(recipe):

@@ -8,11 +8,12 @@
 #   4  k-means      unit features of the training audio (both sides), k-means       -> exp/units/kmeans.npz
 #   5  dump units   units + word spans of every set and side, length filter          -> dump/units/<set>/
 #   6  vocoder      unit -> speech vocoder on the training target speech            -> exp/vocoder/
-#   7  ASR          English CTC ASR on the training target speech (for ASR-BLEU)    -> exp/asr_<tgt>/
+#   7  ASR          --asr_judge whisper: nothing to train (a pretrained Whisper judges);
+#                   --asr_judge ctc: a CTC ASR on the training target speech (for ASR-BLEU) -> exp/asr_<tgt>/
 #   8  train        the unit LM of every system in --systems (a-d, below)           -> exp/unit_lm_<sys>/
 #   9  decode       target units from pure source units (batched, KV cache)          -> exp/unit_lm_<sys>/decode_<set>/
-#  10  synthesize   vocoder + ASR of the decoded units, of the reference units and
-#                   of the reference audio (the two ceilings)                        -> .../decode_<set>/{wav,asr}/
+#  10  synthesize   vocoder + the ASR judge on the decoded units, the reference units and
+#                   the reference audio (the two ceilings)                           -> .../decode_<set>/{wav,asr}/
 #  11  score        ASR-BLEU (sacrebleu), unit accuracy; listening page              -> RESULTS.md, RESULTS.json,
 #                                                                                       exp/listen/index.md
 #  12  pack         unit LM of --pack_system + k-means + vocoder, one zip (Speech2Speech) -> exp/unit_lm_<sys>/packed.zip
@@ -61,9 +62,14 @@ tgt_align_asr=""          #   whose CTC forced alignment gives the word times; e
 vocoder_type=mel_gl       # mel_gl (log-mel + Griffin-Lim, CPU-cheap) or hifigan (unit HiFi-GAN, real data)
 vocoder_config=""         # YAML of vocoder model options (train_unit_vocoder --config)
 vocoder_args=""           # extra train_unit_vocoder options, e.g. "--steps 2000"
+asr_judge=whisper         # ASR-BLEU's ASR: whisper (a pretrained Whisper, --judge_model; as the S2ST literature)
+                          #   or ctc (the recipe's own CTC ASR, trained in stage 7 on the target speech)
+judge_model=pretrained/whisper_base  # whisper: a transformers Whisper dir or hub name (e.g. openai/whisper-small);
+                          #   the mini recipe's local/data.sh links the packaged OpenAI Whisper base here
+judge_args=""             # extra asr_whisper_decode options, e.g. "--beam_size 4" or "--batch_size 16"
 asr_config=conf/asr_ctc.yaml
-asr_args=""               # extra asr_train options, e.g. "--max_epoch 20"
-asr_exp=""                # a trained ESPnet ASR dir (config.yaml, model.pth) instead of stage 7
+asr_args=""               # ctc: extra asr_train options, e.g. "--max_epoch 20"
+asr_exp=""                # ctc: a trained ESPnet ASR dir (config.yaml, model.pth) instead of stage 7
 train_config=conf/train_unit_lm.yaml
 train_args=""             # extra unit_lm_train options for every system
 systems="c"               # which of a b c d to train (run.sh: all four)
@@ -93,6 +99,7 @@ done
 [[ "${pack_system}" =~ ^[abcd]$ ]] || die "--pack_system takes a, b, c or d, got '${pack_system}'"
 [[ "${dedup}" =~ ^(true|false)$ ]] || die "--dedup must be true or false, got '${dedup}'"
 [[ "${gpu_inference}" =~ ^(true|false)$ ]] || die "--gpu_inference must be true or false, got '${gpu_inference}'"
+[[ "${asr_judge}" =~ ^(whisper|ctc)$ ]] || die "--asr_judge must be whisper or ctc, got '${asr_judge}'"
 [[ "${vocoder_type}" =~ ^(mel_gl|hifigan)$ ]] || die "--vocoder_type must be mel_gl or hifigan, got '${vocoder_type}'"
 [ -z "${vocoder_config}" ] || [ -f "${vocoder_config}" ] || die "--vocoder_config ${vocoder_config}: no such file"
 [ -f ./path.sh ] && . ./path.sh
@@ -121,6 +128,23 @@ lm_text_files() {  # the source and target files of --lm_text
     done
 }
 system_args() { local v="system_$1"; echo "${!v}"; }
+judge_name() {  # the ASR judge as RESULTS.md names it
+    if [ "${asr_judge}" = whisper ]; then
+        if [ -z "${judge_args}" ]; then
+            echo "Whisper ${judge_model} (${tgt_lang} transcription, greedy, 30 s window)"
+        else
+            echo "Whisper ${judge_model} (${tgt_lang} transcription, asr_whisper_decode ${judge_args})"
+        fi
+    else
+        echo "the recipe's ${tgt_lang} CTC ASR (${asr_dir})"
+    fi
+}
+check_judge_model() {  # a local judge that is missing: say how to make it
+    [ "${asr_judge}" = whisper ] || return 0
+    if [ ! -e "${judge_model}" ] && [[ "${judge_model}" =~ ^(/|\./|\.\./|pretrained/) ]]; then
+        die "--judge_model ${judge_model} does not exist: local/data.sh makes pretrained/whisper_base (./run.sh --stage 1 --stop_stage 1), or give a transformers Whisper dir or hub name"
+    fi
+}
 
 if run_stage 1 "data preparation"; then
     log "local/data.sh ${local_data_opts} -> data/"
@@ -241,7 +265,10 @@ if run_stage 6 "vocoder"; then
 fi
 
 if run_stage 7 "ASR for ASR-BLEU"; then
-    if [ -n "${asr_exp}" ]; then
+    if [ "${asr_judge}" = whisper ]; then
+        check_judge_model
+        log "--asr_judge whisper: $(judge_name) judges ASR-BLEU; no ASR to train"
+    elif [ -n "${asr_exp}" ]; then
         log "using the given ASR model in ${asr_exp}"
     else
         for dset in ${train_set} ${valid_set}; do
@@ -342,9 +369,18 @@ if run_stage 10 "synthesize and transcribe"; then
     synth_log="${expdir}/reference/synthesize.log"
     ${python} -m espnet_csst.bin.unit_vocode --vocoder_dir "${vocoder_dir}" "${vocode_args[@]}" \
         > "${synth_log%.log}.vocode.log" 2>&1 || die "vocoding failed; see ${synth_log%.log}.vocode.log"
-    ${python} -m espnet_csst.bin.asr_ctc_decode --asr_config "${asr_dir}/config.yaml" \
-        --asr_model "${asr_dir}/model.pth" "${asr_args[@]}" > "${synth_log%.log}.asr.log" 2>&1 ||
-        die "ASR of the vocoded and reference audio failed; see ${synth_log%.log}.asr.log"
+    log "transcribing with $(judge_name) (log: ${synth_log%.log}.asr.log)"
+    if [ "${asr_judge}" = whisper ]; then
+        check_judge_model
+        # shellcheck disable=SC2086
+        ${python} -m espnet_csst.bin.asr_whisper_decode --model "${judge_model}" --language "${tgt_lang}" \
+            ${judge_args} "${asr_args[@]}" > "${synth_log%.log}.asr.log" 2>&1 ||
+            die "ASR of the vocoded and reference audio failed; see ${synth_log%.log}.asr.log"
+    else
+        ${python} -m espnet_csst.bin.asr_ctc_decode --asr_config "${asr_dir}/config.yaml" \
+            --asr_model "${asr_dir}/model.pth" "${asr_args[@]}" > "${synth_log%.log}.asr.log" 2>&1 ||
+            die "ASR of the vocoded and reference audio failed; see ${synth_log%.log}.asr.log"
+    fi
     log "audio and ASR transcripts: <dir>/wav.scp and <dir>/asr_text (logs: ${synth_log%.log}.{vocode,asr}.log)"
     end_stage
 fi
@@ -359,7 +395,7 @@ if run_stage 11 "score"; then
     for sys in ${systems}; do sys_args+=(--system "${sys}=${expdir}/unit_lm_${sys}"); done
     ${python} -m espnet_csst.bin.score_s2st --results_dir . --expdir "${expdir}" --units_dump "${units_dump}" \
         --tgt_lang "${tgt_lang}" --valid_set "${valid_set}" --test_sets ${test_sets} "${sys_args[@]}" \
-        --timings "${times_file}" --n_listen "${n_listen}" \
+        --timings "${times_file}" --n_listen "${n_listen}" --judge "$(judge_name)" \
         --command "./run.sh (egs2/TEMPLATE/s2st_lm1/s2st.sh, stages ${stage}-${stop_stage}) on $(uname -n): $(nproc) CPU core(s), ngpu ${ngpu}, $(date -u '+%Y-%m-%d')"
     end_stage
     rerender_results  # the wall-time table now has this stage's own time

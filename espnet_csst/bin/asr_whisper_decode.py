@@ -29,6 +29,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--language", default="en", help="language to transcribe (ignored by English-only models)")
     p.add_argument("--beam_size", type=int, default=1, help="1: greedy search")
     p.add_argument("--max_new_tokens", type=int, default=128)
+    p.add_argument("--max_tokens_per_second", type=float, default=None,
+                   help="cap each batch's answer at this many tokens per second of its longest audio "
+                        "(+10): unintelligible audio then cannot loop to --max_new_tokens")
     p.add_argument("--wav_scp", type=Path, action="append", required=True,
                    help="Kaldi wav.scp of the audio to transcribe; repeat it, each with its --out")
     p.add_argument("--out", type=Path, action="append", required=True,
@@ -53,9 +56,11 @@ def main(argv=None) -> int:
     if len(args.wav_scp) != len(args.out):
         parser.error(f"give one --out per --wav_scp (got {len(args.wav_scp)} --wav_scp, {len(args.out)} --out)")
     lists = read_scp_lists(args.wav_scp, args.out)
+    if args.max_tokens_per_second is not None and not args.max_tokens_per_second > 0:
+        parser.error(f"--max_tokens_per_second must be positive, got {args.max_tokens_per_second}")
     asr = WhisperASR(args.model, language=args.language, beam_size=args.beam_size,
                      max_new_tokens=args.max_new_tokens, device=args.device, dtype=args.dtype,
-                     trust_remote_code=args.trust_remote_code)
+                     trust_remote_code=args.trust_remote_code, max_tokens_per_second=args.max_tokens_per_second)
     for scp, wav_scp, out in lists:
         transcribe_list(asr, scp, wav_scp, out, args.batch_size, args.audio_root)
     return 0

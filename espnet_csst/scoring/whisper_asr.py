@@ -16,10 +16,17 @@ Whisper base transcribed at WER 13.7 % in its 30 s window and at WER 402 % (repe
 words to the token limit) with the window cut to the audio, so the judge does not cut it.
 Audio longer than 30 s is not cut either: it is reported as failed. Transcripts go through
 :func:`normalize_for_asr`, like the references of ASR-BLEU.
+
+``max_tokens_per_second`` caps each batch's answer by its longest audio. Unintelligible
+audio (a system that has not learnt yet) makes the decoder repeat itself up to
+``max_new_tokens``, and with beam search that dominated the mini S2ST recipe's scoring
+time; speech has a few tokens per second (the mini corpus's English references: 3.6 on
+average, at most 5.2), so a cap well above that changes no transcript of real speech.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -37,7 +44,7 @@ class WhisperASR(AbsASRJudge):
 
     def __init__(self, model_name_or_path: str, language: Optional[str] = "en", beam_size: int = 1,
                  max_new_tokens: int = 128, device: str = "cpu", dtype: str = "float32",
-                 trust_remote_code: bool = False):
+                 trust_remote_code: bool = False, max_tokens_per_second: Optional[float] = None):
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
         local = Path(str(model_name_or_path)).expanduser().exists()
@@ -45,6 +52,9 @@ class WhisperASR(AbsASRJudge):
             raise FileNotFoundError(f"{model_name_or_path}: no such Whisper directory")
         if beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {beam_size}")
+        if max_tokens_per_second is not None and not max_tokens_per_second > 0:
+            raise ValueError(f"max_tokens_per_second must be positive, got {max_tokens_per_second}")
+        self.max_tokens_per_second = max_tokens_per_second
         self.name = str(model_name_or_path)
         self.processor = WhisperProcessor.from_pretrained(
             model_name_or_path, local_files_only=local, trust_remote_code=trust_remote_code)
@@ -69,12 +79,21 @@ class WhisperASR(AbsASRJudge):
 
     def describe(self) -> str:
         search = "greedy" if self.beam_size == 1 else f"beam {self.beam_size}"
+        if self.max_tokens_per_second is not None:
+            search += f", at most {self.max_tokens_per_second:g} tokens/s"
         lang = f"{self.language}, " if self.language else ""
         return f"Whisper {self.name} ({lang}transcribe, {search}, 30 s window, {self.model.dtype}) on {self.device}"
 
     def skip_reason(self, n_samples: int, fs: int) -> str:
         return (f"audio longer than Whisper's {self.window_samples // WHISPER_FS} s window "
                 f"({n_samples / fs:.1f} s); the judge transcribes one window per utterance")
+
+    def answer_limit(self, seconds: float) -> int:
+        """Tokens an answer may have for audio of this length (the longest of a batch)."""
+        if self.max_tokens_per_second is None:
+            return self.max_new_tokens
+        # the margin: punctuation and casing, which the normalised references do not count
+        return min(self.max_new_tokens, math.ceil(self.max_tokens_per_second * seconds) + 10)
 
     @torch.inference_mode()
     def transcribe_batch(self, waves: Sequence[np.ndarray], fs: Sequence[int]) -> List[Optional[str]]:
@@ -84,7 +103,8 @@ class WhisperASR(AbsASRJudge):
         ok = [i for i, x in enumerate(xs) if 0 < len(x) <= self.window_samples]
         if not ok:
             return out
-        kwargs = dict(num_beams=self.beam_size, do_sample=False, max_new_tokens=self.max_new_tokens)
+        kwargs = dict(num_beams=self.beam_size, do_sample=False,
+                      max_new_tokens=self.answer_limit(max(len(xs[i]) for i in ok) / WHISPER_FS))
         if self.multilingual:
             kwargs.update(language=self.language, task="transcribe")
         feats = self.processor.feature_extractor(

@@ -31,7 +31,7 @@ def waves(n=3, seed=0):
     return out
 
 
-def reference_transcripts(model_dir, audio, language="en"):
+def reference_transcripts(model_dir, audio, language="en", max_new_tokens=20):
     """What transformers' feature extractor + generate give, without the judge."""
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
@@ -39,7 +39,7 @@ def reference_transcripts(model_dir, audio, language="en"):
     model = WhisperForConditionalGeneration.from_pretrained(model_dir).eval()
     feats = proc.feature_extractor(audio, sampling_rate=16000, return_tensors="pt").input_features
     with torch.inference_mode():
-        ids = model.generate(feats, language=language, task="transcribe", max_new_tokens=20)
+        ids = model.generate(feats, language=language, task="transcribe", max_new_tokens=max_new_tokens)
     return [normalize_for_asr(t) for t in proc.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 
@@ -50,6 +50,20 @@ def test_transcribes_as_transformers_does_and_batches_change_nothing(tiny_whispe
     assert batched == reference_transcripts(tiny_whisper, audio)
     assert [judge.transcribe([a], 16000)[0] for a in audio] == batched
     assert len(set(batched)) > 1  # the transcripts depend on the audio
+
+
+def test_answers_are_capped_by_the_longest_audio_of_the_batch(tiny_whisper):
+    judge = WhisperASR(str(tiny_whisper), language="en", max_new_tokens=40, max_tokens_per_second=2)
+    assert (judge.answer_limit(0.6), judge.answer_limit(1.4), judge.answer_limit(100.0)) == (12, 13, 40)
+    assert "at most 2 tokens/s" in judge.describe()
+    audio = waves()  # 0.6, 1.0 and 1.4 s: one batch, 13 tokens at most
+    capped = judge.transcribe(audio, 16000)
+    assert capped == reference_transcripts(tiny_whisper, audio, max_new_tokens=13)
+    # the random model does not stop by itself: without the cap its answers run longer
+    uncapped = WhisperASR(str(tiny_whisper), language="en", max_new_tokens=40).transcribe(audio, 16000)
+    assert sum(map(len, uncapped)) > sum(map(len, capped))
+    with pytest.raises(ValueError, match="max_tokens_per_second must be positive"):
+        WhisperASR(str(tiny_whisper), language="en", max_tokens_per_second=0)
 
 
 def test_resamples_other_rates(tiny_whisper):

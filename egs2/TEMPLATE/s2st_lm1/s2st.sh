@@ -352,20 +352,20 @@ if run_stage 10 "synthesize and transcribe"; then
     # One vocoder process and one ASR process for everything (each loads its model once):
     # the reference units (ceiling 1) and every system's decoded units of every set are vocoded,
     # then the vocoded audio and the reference audio (ceiling 2) are transcribed.
-    vocode_args=() asr_args=()
+    vocode_args=() transcribe_args=()
     for dset in ${eval_sets}; do
         ref="${expdir}/reference/${dset}"
         mkdir -p "${ref}/units_vocoded" "${ref}/audio"
         log "${dset}: ceilings: reference units through the vocoder, reference audio -> ${ref}"
         vocode_args+=(--units "${units_dump}/${dset}/tgt_units" --out_dir "${ref}/units_vocoded")
-        asr_args+=(--wav_scp "${ref}/units_vocoded/wav.scp" --out "${ref}/units_vocoded/asr_text"
+        transcribe_args+=(--wav_scp "${ref}/units_vocoded/wav.scp" --out "${ref}/units_vocoded/asr_text"
                    --wav_scp "${units_dump}/${dset}/tgt_wav.scp" --out "${ref}/audio/asr_text")
         for sys in ${systems}; do
             out="${expdir}/unit_lm_${sys}/decode_${dset}"
             log "system ${sys}: ${dset}: vocoder + ASR -> ${out}/synth"
             mkdir -p "${out}/synth"
             vocode_args+=(--units "${out}/1best_recog/units" --out_dir "${out}/synth")
-            asr_args+=(--wav_scp "${out}/synth/wav.scp" --out "${out}/synth/asr_text")
+            transcribe_args+=(--wav_scp "${out}/synth/wav.scp" --out "${out}/synth/asr_text")
         done
     done
     synth_log="${expdir}/reference/synthesize.log"
@@ -376,11 +376,11 @@ if run_stage 10 "synthesize and transcribe"; then
         check_judge_model
         # shellcheck disable=SC2086
         ${python} -m espnet_csst.bin.asr_whisper_decode --model "${judge_model}" --language "${tgt_lang}" \
-            ${judge_args} "${asr_args[@]}" > "${synth_log%.log}.asr.log" 2>&1 ||
+            ${judge_args} "${transcribe_args[@]}" > "${synth_log%.log}.asr.log" 2>&1 ||
             die "ASR of the vocoded and reference audio failed; see ${synth_log%.log}.asr.log"
     else
         ${python} -m espnet_csst.bin.asr_ctc_decode --asr_config "${asr_dir}/config.yaml" \
-            --asr_model "${asr_dir}/model.pth" "${asr_args[@]}" > "${synth_log%.log}.asr.log" 2>&1 ||
+            --asr_model "${asr_dir}/model.pth" "${transcribe_args[@]}" > "${synth_log%.log}.asr.log" 2>&1 ||
             die "ASR of the vocoded and reference audio failed; see ${synth_log%.log}.asr.log"
     fi
     log "audio and ASR transcripts: <dir>/wav.scp and <dir>/asr_text (logs: ${synth_log%.log}.{vocode,asr}.log)"

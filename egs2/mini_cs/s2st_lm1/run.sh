@@ -22,7 +22,7 @@ cd "$(dirname "$0")"
     --vocoder_args "--steps 600" \
     --train_config conf/train_unit_lm.yaml \
     --inference_config conf/decode_unit_lm.yaml \
-    --asr_judge whisper --judge_model pretrained/whisper_base --judge_args "--beam_size 4" \
+    --asr_judge whisper --judge_model pretrained/whisper_base --judge_args "--beam_size 4 --max_tokens_per_second 6" \
     --asr_config conf/asr_ctc.yaml \
     --systems "a b c d" \
     "$@"

@@ -48,9 +48,13 @@ def build_frontend(config: Path, overrides: dict):
         raise SystemExit(f"dump_frontend_feats: error: {config} has frontend: {name}; only a frozen pretrained "
                          "frontend (whisper_hf) is cached")
     frontend = cls(**{**(conf.get("frontend_conf") or {}), **overrides})
+    if not frontend.cacheable:
+        raise SystemExit(f"dump_frontend_feats: error: {config}'s frontend trains all of it (finetune_top "
+                         f"{frontend.finetune_top}{', pad_to_window' if frontend.pad_to_window else ''}): its frames "
+                         "change in training, so they cannot be cached; train fewer blocks or feed waveforms")
     if not frontend.frozen:
-        raise SystemExit(f"dump_frontend_feats: error: {config}'s frontend fine-tunes {frontend.finetune_top} "
-                         "block(s): its frames change in training, so they cannot be cached")
+        logging.info(f"the top {frontend.finetune_top} block(s) train: caching the output of the "
+                     f"{frontend.cached_blocks} frozen one(s), which training runs them on")
     return frontend
 
 

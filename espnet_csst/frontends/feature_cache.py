@@ -182,7 +182,7 @@ class FeatureCache:
                 wav = torch.nn.utils.rnn.pad_sequence([torch.from_numpy(audio[a]) for a in batch], batch_first=True)
                 with torch.no_grad(), torch.autocast("cpu", dtype=autocast_dtype or torch.bfloat16,
                                                      enabled=autocast_dtype is not None):
-                    frames, frame_lens = frontend(wav, lens)
+                    frames, frame_lens = frontend.frames_to_cache(wav, lens)
                 frames = frames.float().numpy().astype(np.float16)
                 records = {f"r{len(self.index) + j}": frames[j, : int(frame_lens[j])] for j in range(len(batch))}
                 scp = self.root / ".batch.scp"

@@ -21,9 +21,12 @@ Choices beyond ESPnet's frontends, and why:
 * **Frozen by default, or the top ``finetune_top`` blocks trained** (-1: all of it). Frozen outputs do
   not change during training, so recipes compute them once per utterance
   (``dump_frontend_feats``) and training reads the frames: ``forward`` then receives
-  (B, T, D) frames instead of a (B, T) waveform and passes them through. ``cache_key``
-  fingerprints what the frames depend on, so a cache made with another checkpoint,
-  layer or padding is refused rather than silently mixed.
+  (B, T, D) frames instead of a (B, T) waveform and passes them through. With the top
+  blocks trained, what is cached is the frozen blocks' output (``frames_to_cache``: the
+  same frames a frozen frontend of ``layer - finetune_top`` blocks gives, so the two share
+  a cache), and ``forward`` runs the trained blocks on it: fine-tuning costs only the
+  blocks it trains. ``cache_key`` fingerprints what the frames depend on, so a cache made
+  with another checkpoint, layer or padding is refused rather than silently mixed.
 """
 
 from __future__ import annotations
@@ -54,6 +57,27 @@ def load_whisper_encoder(model_name_or_path: Optional[str], config: Optional[dic
         return whisper.get_encoder(), whisper.config
     cfg = WhisperConfig(**(config or {}))
     return WhisperEncoder(cfg), cfg
+
+
+def frontend_conf_is_cacheable(frontend_conf: dict) -> bool:
+    """Whether a ``whisper_hf`` frontend_conf leaves a frozen part whose frames a recipe can cache
+    (WhisperFrontend.cacheable), read from the checkpoint's config alone (no weights loaded)."""
+    top = int(frontend_conf.get("finetune_top", 0) or 0)
+    if top == 0:
+        return True
+    if top == -1 or frontend_conf.get("pad_to_window"):
+        return False
+    layer = int(frontend_conf.get("layer", -1))
+    if layer == -1:
+        from transformers import WhisperConfig
+
+        path = frontend_conf.get("model_name_or_path")
+        if path:
+            local = Path(path).expanduser().exists()
+            layer = WhisperConfig.from_pretrained(path, local_files_only=local).encoder_layers
+        else:
+            layer = WhisperConfig(**(frontend_conf.get("config") or {})).encoder_layers
+    return top < layer
 
 
 class WhisperFrontend(AbsFrontend):
@@ -116,6 +140,18 @@ class WhisperFrontend(AbsFrontend):
     def frozen(self) -> bool:
         return self.finetune_top == 0
 
+    @property
+    def cacheable(self) -> bool:
+        """Some of it is frozen from the input on (the convolutions at least): that part's frames can be
+        cached. Not with ``pad_to_window`` and trained blocks: those would attend to the 30 s of
+        padding, which the cache does not keep."""
+        return self.frozen or (self.finetune_top < self.layer and not self.pad_to_window)
+
+    @property
+    def cached_blocks(self) -> int:
+        """How many blocks the cached frames have been through (the frozen ones)."""
+        return self.layer - self.finetune_top
+
     def output_size(self) -> int:
         return self._output_size
 
@@ -145,7 +181,9 @@ class WhisperFrontend(AbsFrontend):
         return torch.div(mel_frames + 1, 2, rounding_mode="floor")
 
     # ------------------------------------------------------------------ encoder
-    def _run_encoder(self, feats: torch.Tensor, mel_lens: torch.Tensor, out_lens: torch.Tensor) -> torch.Tensor:
+    def _run_encoder(self, feats: torch.Tensor, mel_lens: torch.Tensor, out_lens: torch.Tensor,
+                     stop: Optional[int] = None) -> torch.Tensor:
+        """Log-mel -> the output of the first ``stop`` blocks (all of them and the final norm: None)."""
         enc = self.encoder
         mel_mask = self._frame_mask(mel_lens, feats.size(-1))[:, None, :]
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.finetune_top == self.layer):
@@ -153,23 +191,43 @@ class WhisperFrontend(AbsFrontend):
             x = torch.nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
         n = x.size(1)
         x = x + enc.embed_positions.weight[:n].to(x.dtype)
-        keep = self._frame_mask(out_lens, n)
+        return self._run_blocks(x, out_lens, 0, stop)
+
+    def _run_blocks(self, x: torch.Tensor, lens: torch.Tensor, start: int, stop: Optional[int]) -> torch.Tensor:
+        """Blocks ``start`` .. ``stop`` - 1 on frames ``x`` (B, T, D); ``stop`` None: to the end, final norm included."""
+        keep = self._frame_mask(lens, x.size(1))
         x = x.masked_fill(~keep[..., None], 0.0)
         # additive key-padding mask, (B, 1, 1, T): padded frames are never attended to
         attn_mask = torch.zeros(keep.shape, dtype=x.dtype, device=x.device)
         attn_mask = attn_mask.masked_fill(~keep, torch.finfo(x.dtype).min)[:, None, None, :]
         first_trained = self.layer - self.finetune_top
-        for i, block in enumerate(enc.layers):
+        for i, block in enumerate(self.encoder.layers[start:stop], start):
             # frozen blocks keep no activations for backward
             with torch.set_grad_enabled(torch.is_grad_enabled() and i >= first_trained):
                 x = block(x, attn_mask)
-        if self.final_norm:
-            x = enc.layer_norm(x)
+        if stop is None and self.final_norm:
+            x = self.encoder.layer_norm(x)
         return x.masked_fill(~keep[..., None], 0.0)
 
     def forward(self, input: torch.Tensor, input_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         if input.dim() == 3 and input.size(-1) == self._output_size:
-            return input, input_lengths  # frames from the feature cache (dump_frontend_feats)
+            # frames from the feature cache (dump_frontend_feats): the frozen blocks' output
+            if self.frozen:
+                return input, input_lengths
+            x = input.to(self.encoder.layers[-1].fc1.weight.dtype)
+            return self._run_blocks(x, input_lengths, self.cached_blocks, None), input_lengths
+        return self._from_waveform(input, input_lengths, stop=None)
+
+    def frames_to_cache(self, input: torch.Tensor, input_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Waveform (B, T) -> what ``dump_frontend_feats`` caches: the frozen blocks' output
+        (the whole frontend's output when it is frozen)."""
+        if not self.cacheable:
+            raise ValueError(f"finetune_top={self.finetune_top} trains every block and the convolutions: "
+                             "nothing of this frontend is frozen, so no frames can be cached")
+        return self._from_waveform(input, input_lengths, stop=None if self.frozen else self.cached_blocks)
+
+    def _from_waveform(self, input: torch.Tensor, input_lengths: torch.Tensor,
+                       stop: Optional[int]) -> Tuple[torch.Tensor, torch.Tensor]:
         if input.dim() == 3:  # (B, T, 1) waveform
             input = input.squeeze(-1)
         mel_lens = torch.div(input_lengths, self.hop, rounding_mode="floor")
@@ -185,18 +243,26 @@ class WhisperFrontend(AbsFrontend):
             # Whisper's own features: the 30 s window, normalised over all of it
             feats = self.log_mel(input, torch.full_like(mel_lens, self.max_frames))[..., : self.max_frames]
             mel_all = torch.full_like(mel_lens, self.max_frames)
-            out = self._run_encoder(feats, mel_all, torch.full_like(out_lens, self.max_frames // 2))
+            out = self._run_encoder(feats, mel_all, torch.full_like(out_lens, self.max_frames // 2), stop)
         else:
             input = input[..., : int(input_lengths.max())]
             feats = self.log_mel(input, mel_lens)[..., : int(mel_lens.max())]
-            out = self._run_encoder(feats, mel_lens, out_lens)
+            out = self._run_encoder(feats, mel_lens, out_lens, stop)
         return out[:, : int(out_lens.max())], out_lens
 
     # ------------------------------------------------------------------ cache identity
     def cache_key(self) -> Dict[str, object]:
-        """What cached frames depend on: the weights of the blocks run, the layer, the padding."""
+        """What cached frames depend on: the weights of the frozen blocks run, their number, the padding.
+
+        A frontend whose top blocks train caches its frozen blocks' output, which is what a frozen
+        frontend of that many blocks gives: both get the same key and may share a cache.
+        """
         h = hashlib.sha256()
-        for name, tensor in sorted(self.encoder.state_dict().items()):
+        frozen_part = {
+            name: tensor for name, tensor in self.encoder.state_dict().items()
+            if self.frozen or not (name.startswith("layer_norm.") or self._block_index(name) >= self.cached_blocks)
+        }
+        for name, tensor in sorted(frozen_part.items()):
             h.update(name.encode())
             h.update(str(tuple(tensor.shape)).encode())
             h.update(tensor.detach().to(torch.float32).contiguous().cpu().numpy().tobytes())
@@ -204,8 +270,14 @@ class WhisperFrontend(AbsFrontend):
             "frontend": "whisper_hf",
             "weights_sha256": h.hexdigest(),
             "model": str(self.model_name_or_path),  # informative; not compared (paths move)
-            "layer": self.layer,
+            "layer": self.cached_blocks if self.cacheable and not self.frozen else self.layer,
             "pad_to_window": self.pad_to_window,
             "output_size": self._output_size,
             "frame_shift_ms": 20,
         }
+
+    @staticmethod
+    def _block_index(name: str) -> int:
+        """``layers.3.fc1.weight`` -> 3; -1 for what is not in a block (convolutions, positions)."""
+        parts = name.split(".")
+        return int(parts[1]) if parts[0] == "layers" else -1

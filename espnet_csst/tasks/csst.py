@@ -171,6 +171,9 @@ class CSSTTask(SafeIOTaskMixin, AbsTask):
                            help="Learning rate of the LLM's parameters relative to optim_conf.lr: "
                                 "a pretrained LLM forgets what it knows at the rate a fresh "
                                 "encoder and projector need")
+        group.add_argument("--frontend_lr_scale", type=float, default=1.0,
+                           help="Learning rate of the frontend's trained parameters (a pretrained "
+                                "frontend's top blocks: frontend_conf.finetune_top) relative to optim_conf.lr")
 
         group = parser.add_argument_group(description="Preprocess related")
         group.add_argument("--use_preprocessor", type=str2bool, default=True)
@@ -193,22 +196,25 @@ class CSSTTask(SafeIOTaskMixin, AbsTask):
 
     @classmethod
     def build_optimizers(cls, args: argparse.Namespace, model: torch.nn.Module) -> List[torch.optim.Optimizer]:
-        scale = getattr(args, "llm_lr_scale", 1.0)
-        if scale == 1.0:
+        scales = {"llm": getattr(args, "llm_lr_scale", 1.0), "frontend": getattr(args, "frontend_lr_scale", 1.0)}
+        if all(scale == 1.0 for scale in scales.values()):
             return super().build_optimizers(args, model)
-        if scale <= 0:
-            raise ValueError(f"--llm_lr_scale must be > 0, got {scale} (freeze the LLM with llm_conf.freeze)")
+        for name, scale in scales.items():
+            if scale <= 0:
+                raise ValueError(f"--{name}_lr_scale must be > 0, got {scale} (freeze the {name} in its config instead)")
         if args.sharded_ddp or args.exclude_weight_decay:
-            raise ValueError("--llm_lr_scale does not combine with --sharded_ddp or --exclude_weight_decay")
+            raise ValueError("--llm_lr_scale / --frontend_lr_scale do not combine with --sharded_ddp or "
+                             "--exclude_weight_decay")
         optim_class = optim_classes.get(args.optim)
         if optim_class is None:
             raise ValueError(f"must be one of {list(optim_classes)}: {args.optim}")
-        llm_ids = {id(p) for p in model.llm.parameters()}
+        base_lr = args.optim_conf.get("lr", 1e-3)
+        scaled = {name: {id(p) for p in getattr(model, name).parameters()} if getattr(model, name, None) is not None
+                  else set() for name in scales}
         trainable = [p for p in model.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in trainable if id(p) not in llm_ids]},
-            {"params": [p for p in trainable if id(p) in llm_ids], "lr": args.optim_conf.get("lr", 1e-3) * scale},
-        ]
+        groups = [{"params": [p for p in trainable if not any(id(p) in ids for ids in scaled.values())]}]
+        for name, ids in scaled.items():
+            groups.append({"params": [p for p in trainable if id(p) in ids], "lr": base_lr * scales[name]})
         # ESPnet's schedulers scale every group from its own initial lr, so the ratio holds
         return [optim_class([g for g in groups if g["params"]], **args.optim_conf)]
 

@@ -108,7 +108,7 @@ def test_unreadable_audio_names_the_utterance(tmp_path):
     assert not (d / "feats.scp").exists()
 
 
-def test_command_line(dirs, tmp_path, capsys):
+def test_command_line(dirs, tmp_path, capsys, caplog):
     from espnet_csst.bin.dump_frontend_feats import main
 
     root, a, _ = dirs
@@ -118,7 +118,17 @@ def test_command_line(dirs, tmp_path, capsys):
     assert main(args + [str(a)]) == 0 and (a / "feats.scp").exists()
     assert main(args + ["--frontend_conf", "layer=3", str(a)]) == 1
     assert "layer: cache 2, model 3" in capsys.readouterr().err
+    # training the top block of three: its input, the two frozen blocks' output, is a 2-block cache
+    # (random weights from the same seed: the same frozen blocks)
+    torch.manual_seed(0)
+    assert main(args + ["--cache_root", str(root / "cache2"), str(a)]) == 0
+    caplog.set_level("INFO")
     config.write_text(yaml.safe_dump({"frontend": "whisper_hf", "frontend_conf": {"config": CONFIG, "finetune_top": 1}}))
+    torch.manual_seed(0)
+    assert main(args + ["--cache_root", str(root / "cache2"), str(a)]) == 0
+    assert "1 block(s) train: caching the output of the 2 frozen one(s)" in caplog.text
+    assert "0 to compute" in caplog.text
+    config.write_text(yaml.safe_dump({"frontend": "whisper_hf", "frontend_conf": {"config": CONFIG, "finetune_top": -1}}))
     with pytest.raises(SystemExit, match="cannot be cached"):
         main(args + [str(a)])
     config.write_text(yaml.safe_dump({"frontend": "default"}))

@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import WhisperFeatureExtractor
 
-from espnet_csst.frontends.whisper import WhisperFrontend
+from espnet_csst.frontends.whisper import WhisperFrontend, frontend_conf_is_cacheable
 
 CONFIG = dict(d_model=32, encoder_layers=3, encoder_attention_heads=2, encoder_ffn_dim=64, decoder_layers=1,
               decoder_attention_heads=2, decoder_ffn_dim=64, num_mel_bins=80, max_source_positions=1500,
@@ -93,6 +93,48 @@ def test_finetune_top_trains_only_the_top_blocks():
     assert front.encoder.layers[2].fc1.weight.grad is not None and front.encoder.layers[1].fc1.weight.grad is None
     everything = frontend(finetune_top=-1)
     assert everything.encoder.conv1.weight.requires_grad and everything.encoder.layers[0].fc1.weight.requires_grad
+
+
+def test_trained_top_blocks_run_on_the_cached_frozen_frames():
+    """finetune_top=1 of 3 blocks: the cache holds the two frozen blocks' output (what a frozen 2-block
+    frontend gives, under the same key); the trained block on it equals the waveform path, gradients too."""
+    front = frontend(finetune_top=1)
+    xs = [audio(0.9, 1), audio(0.5, 2)]
+    lens = torch.tensor([x.size for x in xs])
+    wav = torch.nn.utils.rnn.pad_sequence([torch.tensor(x) for x in xs], batch_first=True)
+    with torch.no_grad():
+        cached, clens = front.frames_to_cache(wav, lens)
+        frozen_two, _ = frontend(layer=2)(wav, lens)
+    torch.testing.assert_close(cached, frozen_two, rtol=0, atol=0)
+    assert front.cache_key() == frontend(layer=2).cache_key() != frontend().cache_key()
+    assert front.cacheable and front.cached_blocks == 2
+    front.train()
+    out_wav, olens = front(wav, lens)
+    out_wav.sum().backward()
+    grad_wav = front.encoder.layers[2].fc1.weight.grad.clone()
+    front.zero_grad()
+    out_frames, flens = front(cached.half(), clens)  # the cache is float16 on disk
+    out_frames.sum().backward()
+    assert torch.equal(olens, flens)
+    torch.testing.assert_close(out_frames, out_wav, rtol=0, atol=2e-2)
+    torch.testing.assert_close(front.encoder.layers[2].fc1.weight.grad, grad_wav, rtol=0.05, atol=0.05)
+    assert not out_frames[1, flens[1]:].any()
+    # the trained block changes; the key, which names only the frozen part, does not
+    with torch.no_grad():
+        front.encoder.layers[2].fc1.weight.add_(1.0)
+    assert front.cache_key() == frontend(layer=2).cache_key()
+
+
+def test_what_can_be_cached():
+    assert frontend().cacheable and frontend(finetune_top=2).cacheable
+    assert not frontend(finetune_top=-1).cacheable and not frontend(finetune_top=3).cacheable
+    assert not frontend(finetune_top=1, pad_to_window=True).cacheable  # its blocks attend to the 30 s padding
+    with pytest.raises(ValueError, match="no frames can be cached"):
+        frontend(finetune_top=-1).frames_to_cache(torch.zeros(1, 8000), torch.tensor([8000]))
+    cases = [({}, True), ({"finetune_top": 2}, True), ({"finetune_top": 3}, False), ({"finetune_top": -1}, False),
+             ({"finetune_top": 1, "layer": 1}, False), ({"finetune_top": 1, "pad_to_window": True}, False)]
+    for conf, want in cases:
+        assert frontend_conf_is_cacheable({"config": CONFIG, **conf}) is want, conf
 
 
 def test_cache_key_names_weights_layer_and_padding():

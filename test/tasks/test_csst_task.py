@@ -190,6 +190,23 @@ def test_llm_learning_rate_scale(tiny_bpe, tmp_path):
     assert len(CSSTTask.build_optimizers(args, CSSTTask.build_model(args))[0].param_groups) == 1
 
 
+def test_frontend_learning_rate_scale_applies_to_its_trained_blocks(tiny_bpe, tmp_path):
+    from test.frontends.test_whisper import CONFIG
+
+    conf = write_config(tmp_path / "c.yaml", llm_lr_scale=0.1, frontend_lr_scale=0.05, frontend="whisper_hf",
+                        frontend_conf={"config": CONFIG, "finetune_top": 1}, normalize=None)
+    args = parse(tiny_bpe, conf)
+    model = CSSTTask.build_model(args)
+    (optim,) = CSSTTask.build_optimizers(args, model)
+    rest, llm_group, frontend_group = optim.param_groups
+    assert rest["lr"] == pytest.approx(0.003) and llm_group["lr"] == pytest.approx(0.0003)
+    assert frontend_group["lr"] == pytest.approx(0.00015)
+    trained_frontend = {id(p) for p in model.frontend.parameters() if p.requires_grad}
+    assert trained_frontend and {id(p) for p in frontend_group["params"]} == trained_frontend
+    n = sum(len(g["params"]) for g in optim.param_groups)
+    assert n == len([p for p in model.parameters() if p.requires_grad])
+
+
 def test_llm_learning_rate_scale_must_be_positive(tiny_bpe, tmp_path):
     args = parse(tiny_bpe, write_config(tmp_path / "c.yaml", llm_lr_scale=0.0))
     with pytest.raises(ValueError, match="llm_lr_scale"):

@@ -69,14 +69,15 @@ sys.exit(0 if (conf.get("llm_conf") or {}).get("model_name_or_path") else 1)
 PYEOF
 }
 
-# config_caches_frontend CONFIG: true when the training config's frontend is a frozen pretrained
-# model (whisper_hf without finetune_top): its frames are computed once (csst.sh stage 6).
+# config_caches_frontend CONFIG: true when the training config's frontend is a pretrained model
+# (whisper_hf) that is frozen at least from the input to some block (finetune_top below its
+# layer count): those frames are computed once (csst.sh stage 6); trained top blocks run on them.
 config_caches_frontend() {
     ${python:-python} - "$1" <<'PYEOF'
 import sys, yaml
+from espnet_csst.frontends.whisper import frontend_conf_is_cacheable
 conf = yaml.safe_load(open(sys.argv[1], encoding="utf-8")) or {}
-frozen = not (conf.get("frontend_conf") or {}).get("finetune_top")
-sys.exit(0 if conf.get("frontend") == "whisper_hf" and frozen else 1)
+sys.exit(0 if conf.get("frontend") == "whisper_hf" and frontend_conf_is_cacheable(conf.get("frontend_conf") or {}) else 1)
 PYEOF
 }
 

@@ -182,6 +182,9 @@ def test_whole_recipe_runs_and_scores_both_systems(recipe):
     assert conf_b["frontend"] == "whisper_hf"
     assert (recipe / "dump" / "raw" / "stageB_train" / "feats.scp").is_file()
     assert peer["input_size"] == TINY_WHISPER["d_model"]
+    # the frames log is appended to, one header per run, so the run that computed them stays in it
+    frames_log = (recipe / "dump" / "frames.log").read_text()
+    assert frames_log.startswith("==== ") and "computed " in frames_log
     # no stage had a non-finite loss (issue 19 item 4: bf16 conv2d on AMX, BatchNorm after a skipped batch)
     shares = nonfinite_loss_epochs(recipe / "exp", "csst_stage*")
     assert len(shares) == 3 and all(v == 0 for vs in shares.values() for v in vs), shares

@@ -145,8 +145,10 @@ speech_input() {  # speech_input DIR: the speech of a task dir as csst_train/css
 compute_frames() {  # compute_frames DIR...: the frozen frontend's frames of task dirs (cached; each recording once)
     log "computing the frozen frontend's frames of $# task dirs -> ${frames_dir} (log: ${frames_dir}.log)"
     mkdir -p "$(dirname "${frames_dir}")"
+    # appended: a later run that finds every recording cached keeps the log of the run that computed them
+    echo "==== $(date -u '+%Y-%m-%dT%H:%M:%S') ${train_config}: $# task dirs" >> "${frames_dir}.log"
     ${python} -m espnet_csst.bin.dump_frontend_feats --config "${train_config}" --cache_root "${frames_dir}" \
-        "$@" > "${frames_dir}.log" 2>&1 || { tail -n 5 "${frames_dir}.log"; die "computing frames failed; see ${frames_dir}.log"; }
+        "$@" >> "${frames_dir}.log" 2>&1 || { tail -n 5 "${frames_dir}.log"; die "computing frames failed; see ${frames_dir}.log"; }
     log "$(grep -oE '(computed .*|every recording was already in .*)' "${frames_dir}.log" | tail -n 1)"
 }
 ensure_frames() {  # ensure_frames DIR...: frames for the task dirs without a feats.scp (a rerun of

@@ -200,10 +200,9 @@ class WhisperFrontend(AbsFrontend):
         # additive key-padding mask, (B, 1, 1, T): padded frames are never attended to
         attn_mask = torch.zeros(keep.shape, dtype=x.dtype, device=x.device)
         attn_mask = attn_mask.masked_fill(~keep, torch.finfo(x.dtype).min)[:, None, None, :]
-        first_trained = self.layer - self.finetune_top
         for i, block in enumerate(self.encoder.layers[start:stop], start):
             # frozen blocks keep no activations for backward
-            with torch.set_grad_enabled(torch.is_grad_enabled() and i >= first_trained):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and i >= self.cached_blocks):
                 x = block(x, attn_mask)
         if stop is None and self.final_norm:
             x = self.encoder.layer_norm(x)
@@ -270,7 +269,7 @@ class WhisperFrontend(AbsFrontend):
             "frontend": "whisper_hf",
             "weights_sha256": h.hexdigest(),
             "model": str(self.model_name_or_path),  # informative; not compared (paths move)
-            "layer": self.cached_blocks if self.cacheable and not self.frozen else self.layer,
+            "layer": self.cached_blocks,  # frozen: all of them; 0 when nothing is frozen (no cache fits)
             "pad_to_window": self.pad_to_window,
             "output_size": self._output_size,
             "frame_shift_ms": 20,

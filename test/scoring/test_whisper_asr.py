@@ -91,7 +91,7 @@ def test_language_must_be_one_the_model_has(tiny_whisper):
         WhisperASR(str(tiny_whisper), language=None)
 
 
-def test_command_line_writes_kaldi_text_and_failures(tiny_whisper, tmp_path):
+def test_command_line_writes_kaldi_text_and_failures(tiny_whisper, tmp_path, capsys):
     scps = []
     for name, audio in (("one", waves(2)), ("two", [waves(1)[0], np.zeros(31 * 16000, dtype=np.float32)])):
         lines = []
@@ -110,3 +110,7 @@ def test_command_line_writes_kaldi_text_and_failures(tiny_whisper, tmp_path):
     assert (tmp_path / "one.txt.failed").read_text() == ""
     with pytest.raises(SystemExit):
         asr_whisper_decode.main(["--model", str(tiny_whisper), "--wav_scp", str(tmp_path / "one.scp")])
+    # an option the judge refuses is a usage error naming it
+    with pytest.raises(SystemExit):
+        asr_whisper_decode.main(["--model", str(tiny_whisper), "--max_tokens_per_second", "0", *scps])
+    assert "max_tokens_per_second must be positive" in capsys.readouterr().err

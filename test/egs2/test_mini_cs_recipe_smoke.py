@@ -8,6 +8,7 @@ import json
 import os
 import re
 import socket
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,9 @@ def micro_options(stage_c: bool = True) -> list:
 
 
 MICRO_ENV = dict(os.environ, MINI_CS="downloads/mini_cs")
+#: one call of local/run_ablation.sh or tune_transition.sh trains several micro systems: 512 s for the
+#: first call on an EPYC with AVX512-BF16, over 900 s on one with AVX2 only (2026-12-07)
+ABLATION_TIMEOUT_S = 2400
 
 
 def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -279,14 +283,14 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     # system a: linear, code-switched data only; d: MoE + losses; e: d + transition loss (replay)
     micro = micro_options(stage_c=False)
     proc = subprocess.run(["local/run_ablation.sh", "--systems", "a d e ot_sel", *micro], cwd=recipe, capture_output=True,
-                          text=True, timeout=900, env=MICRO_ENV)
+                          text=True, timeout=ABLATION_TIMEOUT_S, env=MICRO_ENV)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rows = json.loads((recipe / "RESULTS.json").read_text())["rows"]
     ablation = [r for r in rows if r.get("table", "").startswith("Ablation: MoE")]
     systems = {r["system"].split(":")[0] for r in ablation}
     assert systems == {"a", "d", "e", "e (stage B)", "peer"}
     metrics = {(r["system"].split(":")[0], r["test_set"], r["metric"]) for r in ablation}
-    for t in ("test_cs", "test_mono_es"):
+    for t in ("test_cs", "test_mono_es", "dev_cs", "dev_mono"):  # test, and dev to choose on
         assert ("a", t, "BLEU") in metrics and ("e", t, "chrF") in metrics and ("e", t, "route_acc") in metrics
         assert ("a", t, "route_acc") not in metrics  # linear projector: nothing routed
     assert ("e", "test_cs", "route_acc_cs") in metrics and ("e", "test_mono_es", "route_acc_mono") in metrics
@@ -339,13 +343,23 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     assert json.loads((recipe / "RESULTS.json").read_text())["baselines"]["Ablation: MoE projector, its losses, "
                                                                           "transition loss (local/run_ablation.sh)"][
         a_rows[0]["system"]].startswith("b:")
+    # every finished run is recorded (kept in git): what its rows are scored from, settings and machine
+    record = recipe / "ablation_runs"
+    for s in ("a", "d", "e", "ot_sel"):
+        run_dir = record / s / "seed0"
+        assert (run_dir / "hyp" / "dev_cs").stat().st_size > 0 and (run_dir / "train_seconds").is_file(), s
+        assert "seed: 0" in (run_dir / "settings.txt").read_text() and "cpu: " in (run_dir / "machine.txt").read_text()
+    assert (record / "e" / "seed0" / "hyp_stageB" / "test_mono_es").is_file()
+    assert (record / "e" / "seed0" / "align_after.json").is_file() and (record / "ot_sel" / "seed0" / "align_before.json").is_file()
+    assert (record / "refs" / "test_cs").read_text() == (recipe / "dump" / "raw" / "test_st_test_cs" / "text").read_text()
+    assert all(r["hyp"].startswith("ablation_runs/") for r in ablation + ot_rows if r.get("hyp"))
 
     # a second seed: seed 0 is only rescored, seed 1 trains in its own exp dir; the table shows both
     proc = subprocess.run(["local/run_ablation.sh", "--systems", "a", "--seeds", "0 1", *micro], cwd=recipe,
-                          capture_output=True, text=True, timeout=900, env=MICRO_ENV)
+                          capture_output=True, text=True, timeout=ABLATION_TIMEOUT_S, env=MICRO_ENV)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     log = proc.stdout + proc.stderr
-    assert "system a, seed 0: trained and decoded before" in log and "seed 1: training (stages 7-10) and decoding" in log
+    assert "ablation_runs/a/seed0 is recorded" in log and "seed 1: training (stages 7-10) and decoding" in log
     a1 = recipe / "exp" / "ablation" / "a.seed1"
     assert (a1 / "decoded").exists() and (a1 / "csst_stageC" / "valid.acc.best.pth").exists()
     assert yaml.safe_load((a1 / "csst_stageC" / "config.yaml").read_text())["seed"] == 1
@@ -355,6 +369,22 @@ def test_ablation_script_scores_its_systems_into_their_table(recipe):
     md = (recipe / "RESULTS.md").read_text()
     a_line = next(ln for ln in md.splitlines() if ln.startswith("| a: ") and "| test_cs |" in ln)
     assert "| 0 1 |" in a_line and " ± " in a_line
+
+    # a fresh checkout (no exp/): the recorded runs are rescored, nothing is trained
+    shutil.rmtree(recipe / "exp" / "ablation" / "a")
+    shutil.rmtree(a1)
+    proc = subprocess.run(["local/run_ablation.sh", "--systems", "a", "--seeds", "0 1", *micro], cwd=recipe,
+                          capture_output=True, text=True, timeout=ABLATION_TIMEOUT_S, env=MICRO_ENV)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "rescoring only" in proc.stdout and "training" not in proc.stdout
+    assert not (recipe / "exp" / "ablation" / "a").exists()
+    assert json.loads((recipe / "RESULTS.json").read_text())["rows"] == rows
+    # a recorded run with other settings than today's is an error, and the record is kept
+    kept = (record / "a" / "seed1" / "settings.txt").read_text()
+    proc = subprocess.run(["local/run_ablation.sh", "--systems", "a", "--seeds", "1", *micro, "--vocab_size", "121"],
+                          cwd=recipe, capture_output=True, text=True, timeout=ABLATION_TIMEOUT_S, env=MICRO_ENV)
+    assert proc.returncode != 0 and "ablation_runs/a/seed1 was trained with other settings" in proc.stderr
+    assert "--vocab_size 121" in proc.stderr and (record / "a" / "seed1" / "settings.txt").read_text() == kept
     bad = subprocess.run(["local/run_ablation.sh", "--seeds", "x"], cwd=recipe, capture_output=True, text=True)
     assert bad.returncode != 0 and "'x' is not a non-negative integer" in bad.stderr
 
@@ -366,7 +396,7 @@ def test_tune_transition_over_seeds_tests_each_variant_against_constant_weight(r
     cmd = ["local/tune_transition.sh", "--variants", "v0 v1", "--seeds", "0 1", "--epochs_C", "1",
            *micro_options(stage_c=False)]
     env = MICRO_ENV
-    proc = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=900, env=env)
+    proc = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=ABLATION_TIMEOUT_S, env=env)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert re.search(r"best on dev: v[01]", proc.stdout)
     tune = recipe / "exp" / "tune_transition"
@@ -389,7 +419,20 @@ def test_tune_transition_over_seeds_tests_each_variant_against_constant_weight(r
     v1 = next(ln for ln in md.splitlines() if ln.startswith("| v1: ") and "| dev_cs |" in ln)
     assert "| 0 1 |" in v1 and " ± " in v1
     # rerun: nothing is trained again, every variant/seed is only rescored
-    again = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=900, env=env)
+    again = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=ABLATION_TIMEOUT_S, env=env)
     assert again.returncode == 0 and "stage C and dev decoding" not in again.stdout + again.stderr
     bad = subprocess.run(["local/tune_transition.sh", "--seeds", "0 x"], cwd=recipe, capture_output=True, text=True)
     assert bad.returncode != 0 and "'x' is not a non-negative integer" in bad.stderr
+    # each variant/seed and the stage-B model are recorded (ablation_runs/, kept in git); the rows read the record
+    record = recipe / "ablation_runs"
+    for name in ("transition_v0/seed0", "transition_v1/seed1", "transition_stageB/seed0"):
+        assert (record / name / "hyp" / "dev_mono").stat().st_size > 0 and (record / name / "settings.txt").is_file()
+    assert (record / "transition_v1" / "seed0" / "train_seconds").is_file()
+    rows = [r for r in json.loads((recipe / "RESULTS.json").read_text())["rows"] if r.get("table", "").startswith("Dev:")]
+    assert rows and all(r["hyp"].startswith("ablation_runs/transition_") for r in rows if r.get("hyp"))
+    # a fresh checkout: nothing is trained, the rows stay
+    shutil.rmtree(tune)
+    proc = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=ABLATION_TIMEOUT_S, env=env)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "stage C and dev decoding" not in proc.stdout and not tune.exists()
+    assert re.search(r"best on dev: v[01]", proc.stdout)

@@ -37,20 +37,33 @@
 # exp/ablation/<system>, seed k in exp/ablation/<system>.seed<k>. A finished system/seed (its
 # "decoded" marker) is only rescored on a rerun; one stopped mid-way resumes: each trained stage
 # resumes from its checkpoint (--resume true) and a finished stage is not trained again.
-#   local/run_ablation.sh [--systems "a b c d e ot_sel ot_last ot_all"] [--seeds "0 1 2"] [run.sh options, e.g. --nj 2]
+# The record of finished runs, ablation_runs/<system>/seed<k>/ (kept in git with RESULTS.json):
+# exp/ and dump/ live as long as the checkout, the whole ablation takes longer than a working
+# session, and the paired test rereads every seed's hypotheses. So each finished system/seed
+# leaves there what its rows are scored from: its hypotheses on the test and dev sets, its
+# routing and layer metrics, its training seconds, the settings it ran with and the machine
+# (ablation_runs/refs/ holds the references, the same for every run). A run found there is
+# not trained again, even in a fresh checkout; one whose settings differ from today's is an
+# error (move its folder away to train it again). Its models are not kept: the OT systems need
+# e's stage A, which is trained again (with its seed) when e's run is recorded but exp/ is new.
+#   local/run_ablation.sh [--systems "a b c d e ot_sel ot_last ot_all"] [--seeds "0 1 2"] [--peer true|false] [run.sh options, e.g. --nj 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
 . ./scripts/utils/data_lib.sh
+. ./scripts/utils/run_record.sh
 
 all_systems="a b c d e ot_sel ot_last ot_all"
 systems="${all_systems}"
 seeds="0"
-usage="usage: local/run_ablation.sh [--systems \"${all_systems}\"] [--seeds \"0 1 2\"] [run.sh options]"
+peer=true  # train and score the peer (stages 12-13) when it is missing
+usage="usage: local/run_ablation.sh [--systems \"${all_systems}\"] [--seeds \"0 1 2\"] [--peer true|false] [run.sh options]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --systems) [ $# -ge 2 ] || die "${usage}"; systems="$2"; shift 2 ;;
         --seeds) [ $# -ge 2 ] || die "${usage}"; seeds="$2"; shift 2 ;;
+        --peer) [ $# -ge 2 ] && [[ "$2" =~ ^(true|false)$ ]] || die "--peer takes true or false; ${usage}"
+                peer="$2"; shift 2 ;;
         *) break ;;
     esac
 done
@@ -77,6 +90,7 @@ stageC_args_e="$(sed -n 's/^ *--stageC_args "\(.*\)" \\$/\1/p' run.sh)"
 test_sets="test_cs test_mono_es"
 table="Ablation: MoE projector, its losses, transition loss (local/run_ablation.sh)"
 start_all=$(date +%s)
+runs_dir=ablation_runs  # the record of finished runs (see the top)
 
 describe() {
     case "$1" in
@@ -109,11 +123,19 @@ score() {  # score SYSTEM SEED score_results-options...: one seeded run's rows
     python -m espnet_csst.bin.score_results --results_dir . --seed "${seed}" ${b:+--baseline "${b}"} "$@" > /dev/null
 }
 
-if [ ! -f exp/llm_pretrain/llm.pth ] || [ ! -f exp/stats_stageC/train/speech_shape ]; then
+# what is to train: the systems/seeds not in the record (ablation_runs/, below); with none, only rescoring
+to_train=""
+for seed in ${seeds}; do
+    for s in ${moe_systems} ${ot_systems}; do
+        [ -d "${runs_dir}/${s}/seed${seed}" ] || to_train+=" ${s}/${seed}"
+    done
+done
+[ -n "${to_train}" ] || log "every system/seed asked for is recorded in ${runs_dir}/: rescoring only"
+if [ -n "${to_train}" ] && { [ ! -f exp/llm_pretrain/llm.pth ] || [ ! -f exp/stats_stageC/train/speech_shape ]; }; then
     log "shared stages 1-6 (data, token lists, LLM pre-training, statistics) -> data/, dump/, exp/"
     recipe --stop_stage 6
 fi
-if [ ! -s exp/peer_st/decode_test_st_test_cs/1best_recog/text ]; then
+if [ -n "${to_train}" ] && [ "${peer}" = true ] && [ ! -s exp/peer_st/decode_test_st_test_cs/1best_recog/text ]; then
     log "the peer (stages 12-13) -> exp/peer_st"
     recipe --stage 12 --stop_stage 13
 fi
@@ -174,11 +196,56 @@ stage_a_of_partner() {  # stage_a_of_partner SYSTEM SEED DUMP: "<its seconds> <i
     return 0
 }
 
-run_system() {  # run_system NAME SEED: train, decode and score one system with one seed
-    local s="$1" seed="$2" exp args=() dump=dump_noreplay command train_extra=""
-    exp="$(exp_of "$1" "$2")"
-    mkdir -p "${exp}"
-    ln -sfn ../../llm_pretrain "${exp}/llm_pretrain"
+dev_sets="dev_cs dev_mono"
+# The record of finished runs (see the top; scripts/utils/run_record.sh)
+run_dir_of() { record_dir "${runs_dir}" "$1" "$2"; }
+run_is_recorded() { [ -d "$(run_dir_of "$1" "$2")" ]; }
+settings_of() {  # settings_of SYSTEM SEED OPTIONS...: what the run's scores depend on, a line each
+    echo "system: $1"
+    echo "seed: $2"
+    shift 2
+    echo "run.sh options: $*"
+    echo "options given to run_ablation.sh: ${run_opts[*]}"
+    record_sha256 "${moe}" "${linear}" conf/decode_csst.yaml
+    record_recipe_call_sha256
+}
+check_settings() {  # check_settings SYSTEM SEED OPTIONS...: stop if the recorded run had other settings
+    record_check_settings "$(run_dir_of "$1" "$2")" "$(settings_of "$@")"
+}
+record_run() {  # record_run SYSTEM SEED EXP DUMP OPTIONS...: keep what the run's rows are scored from
+    local s="$1" seed="$2" exp="$3" raw="$4/raw" dir tmp t
+    shift 4
+    dir="$(run_dir_of "${s}" "${seed}")"
+    tmp="$(record_begin "${dir}")"
+    mkdir -p "${tmp}/hyp"
+    for t in ${test_sets} ${dev_sets}; do
+        record_keep_ref "${runs_dir}" "${t}" "${raw}/test_st_${t}/text"
+        cp "${exp}/csst_stageC/decode_st_${t}/1best_recog/text" "${tmp}/hyp/${t}"
+        [ ! -f "${exp}/csst_stageC/routing_${t}/routing.json" ] ||
+            cp "${exp}/csst_stageC/routing_${t}/routing.json" "${tmp}/routing_${t}.json"
+    done
+    if [ "${s}" = e ]; then  # its stage-B model on test_mono_es, and its layer metrics (ot_none's)
+        mkdir -p "${tmp}/hyp_stageB"
+        cp "${exp}/csst_stageB/decode_st_test_mono_es/1best_recog/text" "${tmp}/hyp_stageB/test_mono_es"
+    fi
+    [ ! -f "${exp}/align_after/layers.json" ] || cp "${exp}/align_after/layers.json" "${tmp}/align_after.json"
+    [ ! -f "${exp}/align_layers/layers.json" ] || cp "${exp}/align_layers/layers.json" "${tmp}/align_before.json"
+    cp "${exp}/train_seconds" "${tmp}/train_seconds"
+    record_finish "${dir}" "$(settings_of "${s}" "${seed}" "$@")"
+}
+decode_dev_sets() {  # decode_dev_sets EXP OPTIONS...: the dev-set decodes of a trained system, when missing
+    local exp="$1" t need=""
+    shift
+    for t in ${dev_sets}; do [ -s "${exp}/csst_stageC/decode_st_${t}/1best_recog/text" ] || need=1; done
+    [ -n "${need}" ] || return 0
+    recipe --expdir "${exp}" "$@" --test_sets "${dev_sets}" --stage 3 --stop_stage 3
+    recipe --expdir "${exp}" "$@" --test_sets "${dev_sets}" --asr_decode false --stageB_decode false \
+        --stage 11 --stop_stage 11
+}
+
+system_options() {  # system_options NAME SEED: set the caller's args and dump for ./run.sh
+    local train_extra=""
+    dump=dump_noreplay
     # b-d: stage C on code-switched + monolingual data, nothing replayed or down-weighted
     local full=(--cs_train_sets "train_cs train_mono_es" --replay_ratio_B 0 --replay_ratio_C 0)
     case "${s}" in
@@ -191,29 +258,79 @@ run_system() {  # run_system NAME SEED: train, decode and score one system with 
            args=(--train_config "${moe}" --cs_train_sets train_cs --replay_ratio_B 0.33 --replay_ratio_C 10
                  --stageC_args "${stageC_args_e}") ;;
     esac
-    args+=(--dumpdir "${dump}" --train_args "--seed ${seed} ${train_extra}")
+    args+=(--dumpdir "${dump}" --train_args "--seed $2 ${train_extra}")
+}
+
+prepare_system() {  # prepare_system NAME SEED: its task dirs and statistics (seed 0's for the other seeds)
+    local s="$1" seed="$2" first_exp st
+    first_exp="$(exp_of "${s}" 0)"
+    if [ "${seed}" -ne 0 ] && [ -f "${first_exp}/stats_stageC/train/speech_shape" ] &&
+           [ ! -f "${exp}/stats_stageC/train/speech_shape" ]; then
+        # the statistics depend on the data only: every seed reads seed 0's
+        for st in stats_stageA stats_stageB stats_stageC; do ln -sfn "../${first_exp##*/}/${st}" "${exp}/${st}"; done
+    fi
+    if [ ! -f "${exp}/stats_stageC/train/speech_shape" ]; then
+        log "system ${s}: its task dirs and statistics -> ${dump}/, ${exp}/stats_*"
+        [ -f "${dump}/raw/stageC_current/wav.scp" ] || recipe --expdir "${exp}" "${args[@]}" --stage 2 --stop_stage 2
+        recipe --expdir "${exp}" "${args[@]}" --stage 3 --stop_stage 3
+        recipe --expdir "${exp}" "${args[@]}" --stage 6 --stop_stage 6
+    fi
+}
+
+run_system() {  # run_system NAME SEED: train, decode, record and score one system with one seed
+    local s="$1" seed="$2" exp args=() dump command settings=()
+    exp="$(exp_of "$1" "$2")"
+    system_options "${s}" "${seed}"
+    settings=("${args[@]}")  # a's stage-C epochs follow from these and b's data
     command="local/run_ablation.sh --systems ${s} --seeds \"${seeds}\""
+    [ "${s}" != e ] || [ "${seed}" -ne 0 ] ||
+        command="./run.sh  # the recipe's default (seed 0); other seeds: local/run_ablation.sh --systems e --seeds ..."
+    if run_is_recorded "${s}" "${seed}"; then
+        check_settings "${s}" "${seed}" "${settings[@]}"
+        record_log "$(run_dir_of "${s}" "${seed}")"
+    else
+        train_system "${s}" "${seed}"
+        decode_dev_sets "${exp}" "${args[@]}"
+        [ "${s}" != e ] || align_after "${exp}"  # e is ot_none of the OT table
+        record_run "${s}" "${seed}" "${exp}" "${dump}" "${settings[@]}"
+    fi
+    score_recorded_run "${s}" "${seed}" "${table}" "${command}"
+    if [ "${s}" = e ]; then  # the target: e keeps stage B's monolingual quality
+        local dir
+        dir="$(run_dir_of e "${seed}")"
+        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" --seed "${seed}" \
+            --system "e (stage B): its model before code-switched training" --test_set test_mono_es --task st \
+            --hyp "${dir}/hyp_stageB/test_mono_es" --ref "${runs_dir}/refs/test_mono_es" \
+            --decode_dir "${dir}" --command "${command}" > /dev/null
+    fi
+}
+score_recorded_run() {  # score_recorded_run NAME SEED TABLE COMMAND [RECORDED_AS]: a recorded run's rows, test and dev
+    local s="$1" seed="$2" dir t extra
+    dir="$(run_dir_of "${5:-$1}" "$2")"
+    for t in ${test_sets} ${dev_sets}; do
+        extra=()
+        [ ! -f "${dir}/routing_${t}.json" ] || extra=(--routing_json "${dir}/routing_${t}.json")
+        if [ "$3" = "${ot_table}" ]; then
+            extra+=(--align_json "${dir}/align_after.json" --align_before_json "$(align_before_of "${seed}")")
+        fi
+        score "${s}" "${seed}" --table "$3" --system "$(label "${s}")" --test_set "${t}" --task st \
+            --hyp "${dir}/hyp/${t}" --ref "${runs_dir}/refs/${t}" --decode_dir "${dir}" "${extra[@]}" --command "$4"
+    done
+    training_seconds[${s}]+="${training_seconds[${s}]:+/}$(cat "${dir}/train_seconds")"
+}
+
+train_system() {  # train_system NAME SEED: stages 7-11 into exp (the caller's exp, args and dump)
+    local s="$1" seed="$2"
+    mkdir -p "${exp}"
+    ln -sfn ../../llm_pretrain "${exp}/llm_pretrain"
     if [ -f "${exp}/decoded" ]; then
-        log "system ${s}, seed ${seed}: trained and decoded before (${exp}/decoded); scoring only"
+        log "system ${s}, seed ${seed}: trained and decoded before (${exp}/decoded)"
     elif [ "${s}" = e ] && [ "${seed}" -eq 0 ] && recipe_is_e; then
         log "system e ($(describe e)) is ./run.sh's default: its models exp/csst_stage{A,B,C} -> ${exp}"
         reuse_recipe_run "${exp}"
         touch "${exp}/decoded"
-        command="./run.sh  # the recipe's default (seed 0); other seeds: local/run_ablation.sh --systems e --seeds ..."
     else
-        local first_exp st
-        first_exp="$(exp_of "${s}" 0)"
-        if [ "${seed}" -ne 0 ] && [ -f "${first_exp}/stats_stageC/train/speech_shape" ] &&
-               [ ! -f "${exp}/stats_stageC/train/speech_shape" ]; then
-            # the statistics depend on the data only: every seed reads seed 0's
-            for st in stats_stageA stats_stageB stats_stageC; do ln -sfn "../${first_exp##*/}/${st}" "${exp}/${st}"; done
-        fi
-        if [ ! -f "${exp}/stats_stageC/train/speech_shape" ]; then
-            log "system ${s}: its task dirs and statistics -> ${dump}/, ${exp}/stats_*"
-            [ -f "${dump}/raw/stageC_current/wav.scp" ] || recipe --expdir "${exp}" "${args[@]}" --stage 2 --stop_stage 2
-            recipe --expdir "${exp}" "${args[@]}" --stage 3 --stop_stage 3
-            recipe --expdir "${exp}" "${args[@]}" --stage 6 --stop_stage 6
-        fi
+        prepare_system "${s}" "${seed}"
         if [ "${s}" = a ]; then
             steps_b="$(steps_of_b)"
             epochs_a=$(( steps_b / $(steps_of "${dump}/raw/stageC_train/wav.scp" 1) ))
@@ -240,26 +357,10 @@ run_system() {  # run_system NAME SEED: train, decode and score one system with 
             --stage 11 --stop_stage 11
         touch "${exp}/decoded"
     fi
-    local secs raw="${dump}/raw" times="${exp}/stage_times.tsv"
-    secs="$(cat "${exp}/train_seconds")"
+    local times="${exp}/stage_times.tsv"
     [ -L "${exp}/csst_stageC" ] && times=exp/stage_times.tsv
     [ -s "${exp}/stageA_seconds" ] ||  # the OT systems share e's stage A
         awk -F'\t' '$1 == 7 {printf "%d", $3}' "${times}" > "${exp}/stageA_seconds"
-    for t in ${test_sets}; do
-        local routing=()
-        [ -f "${exp}/csst_stageC/routing_${t}/routing.json" ] &&
-            routing=(--routing_json "${exp}/csst_stageC/routing_${t}/routing.json")
-        score "${s}" "${seed}" --table "${table}" --system "$(label "${s}")" --test_set "${t}" --task st \
-            --hyp "${exp}/csst_stageC/decode_st_${t}/1best_recog/text" --ref "${raw}/test_st_${t}/text" \
-            --decode_dir "${exp}/csst_stageC/decode_st_${t}" "${routing[@]}" --command "${command}"
-    done
-    if [ "${s}" = e ]; then  # the target: e keeps stage B's monolingual quality
-        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" --seed "${seed}" \
-            --system "e (stage B): its model before code-switched training" --test_set test_mono_es --task st \
-            --hyp "${exp}/csst_stageB/decode_st_test_mono_es/1best_recog/text" --ref "${raw}/test_st_test_mono_es/text" \
-            --decode_dir "${exp}/csst_stageB/decode_st_test_mono_es" --command "${command}" > /dev/null
-    fi
-    training_seconds[${s}]+="${training_seconds[${s}]:+/}${secs}"
 }
 declare -A training_seconds=()  # per system: each seed's training seconds, for the table notes
 seconds_note() {  # seconds_note SYSTEM...: "a 1018/990 s, b ..." over the systems run now
@@ -269,7 +370,6 @@ seconds_note() {  # seconds_note SYSTEM...: "a 1018/990 s, b ..." over the syste
 }
 
 ot_table="Ablation: inner-layer OT alignment, AI-STA (local/run_ablation.sh)"
-dev_sets="dev_cs dev_mono"
 n_layers="$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["llm_conf"]["config"]["num_hidden_layers"])' "${moe}")"
 align_after() {  # align_after EXP: the layer metrics of EXP's stage-C model on stage 8's data
     local out="$1/align_after"
@@ -278,17 +378,29 @@ align_after() {  # align_after EXP: the layer metrics of EXP's stage-C model on 
         --data_dir dump/raw/stageB_valid --output_dir "${out}" > "${out}.log" 2>&1 ||
         { tail -n 20 "${out}.log"; die "select_align_layers failed; see ${out}.log"; }
 }
-score_ot() {  # score_ot NAME SEED EXP SECONDS COMMAND BEFORE_JSON
-    local t
-    for t in ${test_sets} ${dev_sets}; do
-        score "$1" "$2" --table "${ot_table}" --system "$(label "$1")" --test_set "${t}" --task st \
-            --hyp "$3/csst_stageC/decode_st_${t}/1best_recog/text" --ref "dump/raw/test_st_${t}/text" \
-            --decode_dir "$3/csst_stageC/decode_st_${t}" --command "$5" \
-            --align_json "$3/align_after/layers.json" --align_before_json "$6"
+align_before_of() {  # align_before_of SEED: stage 8's layer metrics with the stage-A model (the first OT system's)
+    local s
+    for s in ${ot_systems} ot_sel ot_last ot_all; do
+        [ ! -f "$(run_dir_of "${s}" "$1")/align_before.json" ] || { echo "$(run_dir_of "${s}" "$1")/align_before.json"; return 0; }
     done
-    training_seconds[$1]+="${training_seconds[$1]:+/}$4"
+    die "no OT system of seed $1 is recorded: ot_none's layer metrics need one's stage 8"
 }
-run_ot_system() {  # run_ot_system NAME SEED: e + the OT loss, stages 8-10 from e's stage A; decode; score
+stage_a_of_e() {  # stage_a_of_e SEED: e's stage-A model, which the OT systems start from
+    local e t0 exp args=() dump
+    e="$(exp_of e "$1")"
+    [ ! -f "${e}/csst_stageA/valid.acc.best.pth" ] || return 0
+    exp="${e}"
+    system_options e "$1"
+    mkdir -p "${exp}"
+    ln -sfn ../../llm_pretrain "${exp}/llm_pretrain"
+    prepare_system e "$1"
+    log "system e, seed $1: its run is recorded but this checkout lacks its models; training its stage A" \
+        "again for the OT systems -> ${exp}/csst_stageA"
+    t0=$(date +%s)
+    recipe --expdir "${exp}" "${args[@]}" --stage 7 --stop_stage 7
+    echo "$(( $(date +%s) - t0 ))" > "${exp}/stageA_seconds"
+}
+run_ot_system() {  # run_ot_system NAME SEED: e + the OT loss, stages 8-10 from e's stage A; decode; record; score
     local s="$1" seed="$2" exp e st
     exp="$(exp_of "$1" "$2")"
     e="$(exp_of e "$2")"
@@ -299,24 +411,30 @@ run_ot_system() {  # run_ot_system NAME SEED: e + the OT loss, stages 8-10 from 
         ot_last) args+=(--ot_layers "[${n_layers}]") ;;
         ot_all) args+=(--ot_layers "[$(seq -s, 1 "${n_layers}")]") ;;
     esac
-    mkdir -p "${exp}"
-    for st in llm_pretrain stats_stageA stats_stageB stats_stageC; do ln -sfn "../../${st}" "${exp}/${st}"; done
-    ln -sfn "$(readlink -f "${e}/csst_stageA")" "${exp}/csst_stageA"
-    if [ -f "${exp}/decoded" ]; then
-        log "system ${s}, seed ${seed}: trained and decoded before (${exp}/decoded); scoring only"
+    if run_is_recorded "${s}" "${seed}"; then
+        check_settings "${s}" "${seed}" "${args[@]}"
+        record_log "$(run_dir_of "${s}" "${seed}")"
     else
-        log "system ${s} ($(describe "${s}")), seed ${seed}: stages 8-10 from e's stage A, decoding -> ${exp}"
-        local t0 t1
-        t0=$(date +%s)
-        recipe --expdir "${exp}" "${args[@]}" --stage 8 --stop_stage 10
-        t1=$(date +%s)
-        echo "$(( t1 - t0 + $(cat "${e}/stageA_seconds") ))" > "${exp}/train_seconds"
-        recipe --expdir "${exp}" "${args[@]}" --asr_decode false --stageB_decode false --stage 11 --stop_stage 11
-        touch "${exp}/decoded"
+        stage_a_of_e "${seed}"
+        mkdir -p "${exp}"
+        for st in llm_pretrain stats_stageA stats_stageB stats_stageC; do ln -sfn "../../${st}" "${exp}/${st}"; done
+        ln -sfn "$(readlink -f "${e}/csst_stageA")" "${exp}/csst_stageA"
+        if [ -f "${exp}/decoded" ]; then
+            log "system ${s}, seed ${seed}: trained and decoded before (${exp}/decoded)"
+        else
+            log "system ${s} ($(describe "${s}")), seed ${seed}: stages 8-10 from e's stage A, decoding -> ${exp}"
+            local t0 t1
+            t0=$(date +%s)
+            recipe --expdir "${exp}" "${args[@]}" --stage 8 --stop_stage 10
+            t1=$(date +%s)
+            echo "$(( t1 - t0 + $(cat "${e}/stageA_seconds") ))" > "${exp}/train_seconds"
+            recipe --expdir "${exp}" "${args[@]}" --asr_decode false --stageB_decode false --stage 11 --stop_stage 11
+            touch "${exp}/decoded"
+        fi
+        align_after "${exp}"
+        record_run "${s}" "${seed}" "${exp}" dump "${args[@]}"
     fi
-    align_after "${exp}"
-    score_ot "${s}" "${seed}" "${exp}" "$(cat "${exp}/train_seconds")" \
-        "local/run_ablation.sh --systems ${s} --seeds \"${seeds}\"" "${exp}/align_layers/layers.json"
+    score_recorded_run "${s}" "${seed}" "${ot_table}" "local/run_ablation.sh --systems ${s} --seeds \"${seeds}\""
 }
 
 # seed by seed, so that a stopped run has its first seeds complete
@@ -325,31 +443,26 @@ for seed in ${seeds}; do
         run_system "${s}" "${seed}"
     done
     [ -n "${ot_systems}" ] || continue
-    # e, the system without OT: its dev decodes and layer metrics, then the OT systems
-    e="$(exp_of e "${seed}")"
-    need_dev=""
-    for t in ${dev_sets}; do [ -s "${e}/csst_stageC/decode_st_${t}/1best_recog/text" ] || need_dev=1; done
-    if [ -n "${need_dev}" ]; then
-        recipe --expdir "${e}" --dumpdir dump --test_sets "${dev_sets}" --stage 3 --stop_stage 3
-        recipe --expdir "${e}" --dumpdir dump --test_sets "${dev_sets}" --asr_decode false --stageB_decode false \
-            --stage 11 --stop_stage 11
-    fi
     for s in ${ot_systems}; do run_ot_system "${s}" "${seed}"; done
-    first="$(echo ${ot_systems} | cut -d' ' -f1)"
-    align_after "${e}"
-    score_ot ot_none "${seed}" "${e}" "$(cat "${e}/train_seconds")" "local/run_ablation.sh --systems e --seeds \"${seeds}\"" \
-        "$(exp_of "${first}" "${seed}")/align_layers/layers.json"
+    # e is the system without OT: its recorded dev decodes and layer metrics
+    score_recorded_run ot_none "${seed}" "${ot_table}" "local/run_ablation.sh --systems e --seeds \"${seeds}\"" e
 done
+record_note="Each run's hypotheses, routing, layer metrics, settings and machine: ${runs_dir}/<system>/seed<k>/ (kept in git; a recorded run is only rescored)."
 if [ -n "${ot_systems}" ]; then
     first="$(echo ${ot_systems} | cut -d' ' -f1)"
     python -m espnet_csst.bin.score_results --results_dir . --render_only --table "${ot_table}" \
-        --table_note "Seeds ${seeds}; training seconds per seed: $(seconds_note ${ot_systems} ot_none). The OT systems train like e (MoE + losses + transition loss) with the OT loss (weight 0.5, eps 0.1, text side detached) added in stages B and C; they share e's stage A (its time is included in theirs). Layers: hidden-state index, 0 the embeddings, 1-${n_layers} the LLM blocks. MRR_sel: speech->text retrieval MRR on dump/raw/stageB_valid at the layers stage 8 selected with the stage-A model (exp/ablation/${first}/align_layers/layers.md); OT_sel_before/after: the mean OT distance there with the stage-A model and with the trained stage-C model. Choose on dev_cs/dev_mono." > /dev/null
+        --table_note "Seeds ${seeds}; training seconds per seed: $(seconds_note ${ot_systems} ot_none). The OT systems train like e (MoE + losses + transition loss) with the OT loss (weight 0.5, eps 0.1, text side detached) added in stages B and C; they start from e's stage A of the same seed (its time is included in theirs). Layers: hidden-state index, 0 the embeddings, 1-${n_layers} the LLM blocks. MRR_sel: speech->text retrieval MRR on dump/raw/stageB_valid at the layers stage 8 selected with the stage-A model (${runs_dir}/${first}/seed<k>/align_before.json); OT_sel_before/after: the mean OT distance there with the stage-A model and with the trained stage-C model. Choose on dev_cs/dev_mono. ${record_note}" > /dev/null
 fi
-for t in ${test_sets}; do
-    python -m espnet_csst.bin.score_results --results_dir . --table "${table}" \
-        --system "peer: ESPnet stock ST" --test_set "${t}" --task st \
-        --hyp "exp/peer_st/decode_test_st_${t}/1best_recog/text" --ref "dump/raw/test_st_${t}/text" \
-        --decode_dir "exp/peer_st/decode_test_st_${t}" --command "./run.sh --stage 12 --stop_stage 13" \
-        --table_note "Systems${moe_systems} (seeds ${seeds}; training seconds per seed: $(seconds_note ${moe_systems})) and the peer (one run) on the same data; every CSST system starts from exp/llm_pretrain and trains ${epochs} epochs in stages A/B/C (d and e: one stage A per seed, the same model; a: stage C only, on train_cs, for about as many steps as b${steps_b:+, ${steps_b}}). b-d train stage C on train_cs + train_mono_es; e on train_cs, replaying train_mono_es at the transition weight lambda(t) (B replays a third of A's data the same way). route_acc: the MoE group router's argmax against each token's language on the test set (percent; mono: tokens of monolingual utterances, cs: of code-switched ones). Whole ablation: $(( $(date +%s) - start_all )) s on $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')." > /dev/null
-done
+if [ -s exp/peer_st/decode_test_st_test_cs/1best_recog/text ]; then
+    for t in ${test_sets}; do
+        python -m espnet_csst.bin.score_results --results_dir . --table "${table}" \
+            --system "peer: ESPnet stock ST" --test_set "${t}" --task st \
+            --hyp "exp/peer_st/decode_test_st_${t}/1best_recog/text" --ref "dump/raw/test_st_${t}/text" \
+            --decode_dir "exp/peer_st/decode_test_st_${t}" --command "./run.sh --stage 12 --stop_stage 13" > /dev/null
+    done
+fi
+if [ -n "${moe_systems// /}" ]; then
+    python -m espnet_csst.bin.score_results --results_dir . --render_only --table "${table}" \
+        --table_note "Systems${moe_systems} (seeds ${seeds}; training seconds per seed: $(seconds_note ${moe_systems})) and the peer (one run) on the same data; every CSST system starts from exp/llm_pretrain and trains ${epochs} epochs in stages A/B/C (d and e: one stage A per seed, the same model; a: stage C only, on train_cs, for about as many steps as b${steps_b:+, ${steps_b}}). b-d train stage C on train_cs + train_mono_es; e on train_cs, replaying train_mono_es at the transition weight lambda(t) (B replays a third of A's data the same way). route_acc: the MoE group router's argmax against each token's language (percent; mono: tokens of monolingual utterances, cs: of code-switched ones). Choose on dev_cs/dev_mono, report test. ${record_note} This call: $(( $(date +%s) - start_all )) s on $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')." > /dev/null
+fi
 log "wrote the ablation table into RESULTS.md and RESULTS.json"

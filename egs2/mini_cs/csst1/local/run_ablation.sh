@@ -233,12 +233,15 @@ record_run() {  # record_run SYSTEM SEED EXP DUMP OPTIONS...: keep what the run'
     cp "${exp}/train_seconds" "${tmp}/train_seconds"
     record_finish "${dir}" "$(settings_of "${s}" "${seed}" "$@")"
 }
-decode_dev_sets() {  # decode_dev_sets EXP OPTIONS...: the dev-set decodes of a trained system, when missing
-    local exp="$1" t need=""
-    shift
+decode_dev_sets() {  # decode_dev_sets EXP DUMP OPTIONS...: the dev-set decodes of a trained system, when missing
+    local exp="$1" dump="$2" t need=""
+    shift 2
     for t in ${dev_sets}; do [ -s "${exp}/csst_stageC/decode_st_${t}/1best_recog/text" ] || need=1; done
     [ -n "${need}" ] || return 0
-    recipe --expdir "${exp}" "$@" --test_sets "${dev_sets}" --stage 3 --stop_stage 3
+    # prepare_system makes the dev task dirs; stage 3 again (a dump made without them) remakes the
+    # training dirs too, whose frames the next training stage then takes from the cache again
+    [ -s "${dump}/raw/test_st_dev_cs/text" ] && [ -s "${dump}/raw/test_st_dev_mono/text" ] ||
+        recipe --expdir "${exp}" "$@" --test_sets "${dev_sets}" --stage 3 --stop_stage 3
     recipe --expdir "${exp}" "$@" --test_sets "${dev_sets}" --asr_decode false --stageB_decode false \
         --stage 11 --stop_stage 11
 }
@@ -272,7 +275,7 @@ prepare_system() {  # prepare_system NAME SEED: its task dirs and statistics (se
     if [ ! -f "${exp}/stats_stageC/train/speech_shape" ]; then
         log "system ${s}: its task dirs and statistics -> ${dump}/, ${exp}/stats_*"
         [ -f "${dump}/raw/stageC_current/wav.scp" ] || recipe --expdir "${exp}" "${args[@]}" --stage 2 --stop_stage 2
-        recipe --expdir "${exp}" "${args[@]}" --stage 3 --stop_stage 3
+        recipe --expdir "${exp}" "${args[@]}" --test_sets "${test_sets} ${dev_sets}" --stage 3 --stop_stage 3
         recipe --expdir "${exp}" "${args[@]}" --stage 6 --stop_stage 6
     fi
 }
@@ -290,7 +293,7 @@ run_system() {  # run_system NAME SEED: train, decode, record and score one syst
         record_log "$(run_dir_of "${s}" "${seed}")"
     else
         train_system "${s}" "${seed}"
-        decode_dev_sets "${exp}" "${args[@]}"
+        decode_dev_sets "${exp}" "${dump}" "${args[@]}"
         [ "${s}" != e ] || align_after "${exp}"  # e is ot_none of the OT table
         record_run "${s}" "${seed}" "${exp}" "${dump}" "${settings[@]}"
     fi

@@ -35,7 +35,7 @@ from typing import Dict, List, Optional
 import editdistance
 import yaml
 
-from espnet_csst.scoring.metrics import ResultsError, read_text_file, score_asr, score_st
+from espnet_csst.scoring.metrics import ResultsError, asr_scores, read_text_file, unit_accuracy
 from espnet_csst.scoring.results import format_duration, md_table, read_timings, render_timings, wall_seconds
 from espnet_csst.units.vocoder import read_units
 from espnet_csst.utils.fileio import atomic_write_text
@@ -64,23 +64,11 @@ def describe(sys_dir: Path) -> str:
             f"floor(t / {mc.get('interleave_interval', 300)})) on {sides}")
 
 
-def asr_scores(hyp_path: Path, ref_path: Path) -> Dict[str, float]:
-    hyp, ref = read_text_file(hyp_path), read_text_file(ref_path)
-    missing = [u for u in ref if u not in hyp]
-    hyps, refs = [hyp.get(u, "") for u in ref], list(ref.values())
-    st = {s.metric: s for s in score_st(hyps, refs)}
-    wer = {s.metric: s for s in score_asr(hyps, refs, ref_path)}
-    return {"ASR_BLEU": st["BLEU_lc.rm"].value, "ASR_chrF": st["chrF_lc.rm"].value,
-            "WER": wer["WER"].value, "n": len(ref), "missing": len(missing),
-            "signature": st["BLEU_lc.rm"].signature}
-
-
 def unit_scores(decode: Path, ref_units: Dict[str, List[str]]) -> Dict[str, Optional[float]]:
     out: Dict[str, Optional[float]] = {}
-    acc_file = decode / "unit_acc"
-    if acc_file.is_file():
-        pairs = [tuple(map(int, v.split())) for v in read_text_file(acc_file).values()]
-        out["unit_acc"] = round(100.0 * sum(h for h, _ in pairs) / max(1, sum(t for _, t in pairs)), 2)
+    acc = unit_accuracy(decode / "unit_acc")
+    if acc is not None:
+        out["unit_acc"] = acc
     hyp = read_units(decode / "1best_recog" / "units")
     errors = sum(editdistance.eval(hyp.get(u, []), r) for u, r in ref_units.items())
     out["UER"] = round(100.0 * errors / max(1, sum(len(r) for r in ref_units.values())), 2)

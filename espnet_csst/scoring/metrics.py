@@ -138,3 +138,34 @@ def score_asr(hyps: List[str], refs: List[str], ref_path: Path) -> List[Score]:
                    f"unit:word|{common}", ref_path),
         error_rate("CER", lc_hyps, lc_refs, f"unit:char(space counted)|{common}", ref_path),
     ]
+
+
+def asr_scores(hyp_path: Path, ref_path: Path) -> Dict[str, float]:
+    """ASR-BLEU, chrF (lower-cased, no punctuation) and WER of an ASR judge's transcripts.
+
+    ``hyp_path`` holds the judge's transcripts of synthesised speech, ``ref_path`` the reference
+    translation; an utterance the judge did not transcribe scores as empty and counts as missing.
+    """
+    hyp, ref = read_text_file(hyp_path), read_text_file(ref_path)
+    missing = [u for u in ref if u not in hyp]
+    hyps, refs = [hyp.get(u, "") for u in ref], list(ref.values())
+    st = {s.metric: s for s in score_st(hyps, refs)}
+    wer = {s.metric: s for s in score_asr(hyps, refs, ref_path)}
+    return {"ASR_BLEU": st["BLEU_lc.rm"].value, "ASR_chrF": st["chrF_lc.rm"].value,
+            "WER": wer["WER"].value, "n": len(ref), "missing": len(missing),
+            "signature": st["BLEU_lc.rm"].signature}
+
+
+def unit_accuracy(path: Path) -> Optional[float]:
+    """Teacher-forced next-unit accuracy (percent) over a ``unit_acc`` file of
+    ``<utt> <correct> <total>`` lines (``unit_lm_inference``); None when the file is absent."""
+    if not path.is_file():
+        return None
+    counts = []
+    for utt, value in read_text_file(path).items():
+        try:
+            hit, total = map(int, value.split())
+        except ValueError:
+            raise ResultsError(f"{path}: utterance {utt}: expected '<utt> <correct> <total>', got {value!r}") from None
+        counts.append((hit, total))
+    return round(100.0 * sum(h for h, _ in counts) / max(1, sum(t for _, t in counts)), 2)

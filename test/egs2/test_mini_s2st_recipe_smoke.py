@@ -51,7 +51,7 @@ def recipe(tmp_path_factory):
     work = tmp_path_factory.mktemp("recipe") / "mini s2st" / "s2st_lm1"
     (work / "conf").mkdir(parents=True)
     (work / "local").mkdir()
-    for name in ("run.sh", "db.sh", "local/data.sh"):
+    for name in ("run.sh", "db.sh", "local/data.sh", "local/choose_units.sh"):
         (work / name).write_bytes((RECIPE / name).read_bytes())
         (work / name).chmod(0o755)
     for name in ("path.sh", "scripts", "s2st.sh"):
@@ -195,3 +195,44 @@ def test_train_launcher_trains_a_system_data_parallel(recipe):
     log = (exp / "unit_lm_c" / "train.log").read_text()
     assert re.search(r"\[\S+:0/2\]", log) and "The training was finished" in log  # rank 0 of 2
     assert (exp / "unit_lm_c" / "valid.acc.best.pth").is_file()
+
+
+def test_choose_units_compares_unit_inventories_on_dev(recipe):
+    """local/choose_units.sh with a tiny Whisper's block 1 as the unit features: k-means, dump and
+    vocoder (stages 4-6 in their own dirs), the resynthesis ceiling, a unit LM (stages 8-9) and its
+    dev ASR-BLEU, one table; a rerun redoes nothing."""
+    from test.encoders.test_ct2_whisper import MULTILINGUAL, save_tiny_whisper
+
+    if not (recipe / "exp" / "llm_pretrain" / "llm.pth").is_file():
+        run(recipe, "--stop_stage", "3")  # this test alone: data, token list and LLM first
+    judge = recipe / "tiny whisper"
+    if not judge.is_dir():
+        save_tiny_whisper(judge, **MULTILINGUAL)
+    cmd = ["local/choose_units.sh", "--candidates", "whisper1_k12", "--unit_lm_system", "a",
+           "--whisper", str(judge), "--judge_args", "--max_new_tokens 4",
+           "--run_opts", "--vocab_size 120 --kmeans_portion 1.0 "
+                         "--vocoder_args '--steps 4 --batch_size 4 --config conf/vocoder.yaml --log_interval 2'"]
+    proc = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    for step in ("Stage 4: unit k-means", "Stage 6: vocoder", "Stage 8: train unit LM", "Stage 9: decode"):
+        assert step in proc.stdout
+    rows = json.loads((recipe / "exp" / "unit_study" / "results.json").read_text())
+    assert [r["candidate"] for r in rows] == ["whisper1_k12"]
+    row = rows[0]
+    n_dev = len((recipe / "data" / "s2st_dev" / "wav.scp.en").read_text().splitlines())
+    assert row["features"] == "whisper layer 1, stack 2" and row["K"] == 12 and row["unit_ms"] == 40
+    assert row["ceiling_n"] == n_dev and 0.0 <= row["ceiling_ASR_BLEU"] <= 100.0
+    assert 0.0 <= row["unit_acc"] <= 100.0 and row["system_ASR_BLEU"] is not None
+    assert row["frames_per_run"] >= 1.0 and row["seconds"] > 0
+    assert "| whisper1_k12 | whisper layer 1, stack 2 | 12 | 40 |" in (recipe / "exp" / "unit_study" / "results.md").read_text()
+    # the recipe's own units, models and results are untouched: the study has its own dirs
+    assert (recipe / "dump" / "unit_study" / "whisper1_k12" / "units" / "s2st_dev" / "tgt_units").is_file()
+    assert not (recipe / "dump" / "unit_study" / "whisper1_k12" / "units" / "s2st_test").exists()  # dev only
+
+    again = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "==== Stage" not in again.stdout, again.stdout[-3000:]
+    assert again.stdout.count("already") == 4
+    bad = subprocess.run(["local/choose_units.sh", "--candidates", "hubert6_k50"], cwd=recipe,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "candidate 'hubert6_k50'" in bad.stdout + bad.stderr
+

@@ -6,7 +6,9 @@
 # and a unit vocoder; ASR-BLEU is judged by OpenAI's pretrained Whisper base (packaged, no download:
 # local/data.sh stage 3; --asr_judge ctc trains the recipe's own CTC ASR instead, conf/asr_ctc.yaml),
 # with beam 4: on 100 English reference utterances ASR-BLEU 79.8 against 77.2 greedy (doc/s2st.md).
-# RESULTS.md has the numbers and stage times.
+# RESULTS.md has the numbers and stage times. The MFCC units (K 200) were chosen on dev against
+# Whisper-base blocks 4 and 6 by local/choose_units.sh (resynthesis ceiling, unit LM accuracy and
+# ASR-BLEU; doc/s2st.md, "Choosing the unit features on dev").
 #   ./run.sh                               # everything
 #   ./run.sh --stage 9 --stop_stage 11     # decode, synthesize and score again
 #   ./run.sh --help                        # all options

@@ -34,7 +34,9 @@ from typing import List, Optional
 from espnet_csst.scoring.metrics import ResultsError, asr_scores, unit_accuracy
 from espnet_csst.scoring.results import md_table, read_timings
 from espnet_csst.units.kmeans import load_kmeans
-from espnet_csst.units.stats import mean_run_length, read_word_frames, word_consistency, word_occurrences
+from espnet_csst.data.datadir import read_map
+from espnet_csst.units.audio import FEATURE_FS
+from espnet_csst.units.stats import mean_run_length, word_consistency, word_occurrences
 from espnet_csst.units.vocoder import read_units
 from espnet_csst.utils.fileio import atomic_write_text
 
@@ -63,8 +65,8 @@ def score_candidate(name: str, expdir: Path, dumpdir: Path, dset: str, tgt_lang:
     centroids, feature_conf = load_kmeans(kmeans)
     set_dir = dumpdir / "units" / dset
     units = read_units(set_dir / "tgt_units")
-    hop_s = int((set_dir / "unit_hop").read_text().strip()) / 16000
-    occurrences = word_occurrences(units, read_word_frames(set_dir / "raw" / "tgt_word_frames"))
+    hop_s = int((set_dir / "unit_hop").read_text().strip()) / FEATURE_FS  # unit_hop: samples at 16 kHz
+    occurrences = word_occurrences(units, read_map(set_dir / "raw" / "tgt_word_frames"))
     consistency, n_pairs = word_consistency(occurrences)
     row = {"candidate": name, "features": describe_features(feature_conf), "K": int(len(centroids)),
            "unit_ms": round(1000 * hop_s), "frames_per_run": round(mean_run_length(units), 2),
@@ -120,13 +122,14 @@ def main(argv=None) -> int:
     try:
         rows = [score_candidate(name, Path(e), Path(d), args.set, args.tgt_lang, args.unit_lm_system)
                 for name, e, d in args.candidate]
-    except (ResultsError, FileNotFoundError) as e:
+    except (ResultsError, FileNotFoundError, ValueError) as e:
         logging.error(str(e))
         return 1
+    table = render(rows, args.unit_lm_system, args.command or " ".join(sys.argv))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, render(rows, args.unit_lm_system, args.command or " ".join(sys.argv)))
+    atomic_write_text(args.out, table)
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
-    print(render(rows, args.unit_lm_system, args.command or " ".join(sys.argv)))
+    print(table)
     return 0
 
 

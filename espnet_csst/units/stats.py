@@ -24,35 +24,34 @@ from typing import Dict, List, Sequence, Tuple
 
 import editdistance
 
-
-def dedup(units: Sequence[int]) -> List[int]:
-    """``units`` with every run of a repeated unit collapsed to one unit."""
-    return [u for i, u in enumerate(units) if i == 0 or u != units[i - 1]]
+from espnet_csst.units.interleave import parse_word_frames
+from espnet_csst.units.kmeans import deduplicate
 
 
 def mean_run_length(units: Dict[str, Sequence[int]]) -> float:
     """Frames per run of a repeated unit, over every utterance (nan without units)."""
     frames = sum(len(u) for u in units.values())
-    runs = sum(len(dedup(u)) for u in units.values())
+    runs = sum(len(deduplicate(u)[0]) for u in units.values())
     return frames / runs if runs else float("nan")
 
 
-def word_occurrences(units: Dict[str, Sequence[int]],
-                     word_frames: Dict[str, List[Tuple[int, int, str]]]) -> Dict[str, List[Tuple[int, ...]]]:
+def word_occurrences(units: Dict[str, Sequence[int]], word_frames: Dict[str, str]) -> Dict[str, List[Tuple[int, ...]]]:
     """``{word (lower-cased): [its deduplicated unit string at each occurrence]}``.
 
-    ``word_frames`` holds, per utterance, the ``[start, end)`` unit spans of its words (the format
-    of ``dump_units --out_word_frames``, read by :func:`read_word_frames`); utterances without
-    units, and empty spans, are skipped.
+    ``word_frames`` maps each utterance to its ``dump_units --out_word_frames`` line
+    (``s1 e1 w1 s2 e2 w2 ...``: half-open unit spans, checked against the utterance's units by
+    :func:`~espnet_csst.units.interleave.parse_word_frames`); utterances without units, and
+    empty spans, are skipped.
     """
     out: Dict[str, List[Tuple[int, ...]]] = defaultdict(list)
-    for utt, spans in word_frames.items():
+    for utt, line in word_frames.items():
         seq = units.get(utt)
         if not seq:
             continue
-        for start, end, word in spans:
+        spans, words = parse_word_frames(line, len(seq), utt)
+        for (start, end), word in zip(spans, words):
             if end > start:
-                out[word.lower()].append(tuple(dedup(seq[start:end])))
+                out[word.lower()].append(tuple(deduplicate(seq[start:end])[0].tolist()))
     return dict(out)
 
 
@@ -79,18 +78,4 @@ def word_consistency(occurrences: Dict[str, List[Tuple[int, ...]]], max_pairs: i
     return (total / n if n else float("nan")), n
 
 
-def read_word_frames(path) -> Dict[str, List[Tuple[int, int, str]]]:
-    """``{utt: [(start, end, word), ...]}`` from ``dump_units --out_word_frames``'s file."""
-    from espnet_csst.data.datadir import read_map
-
-    out = {}
-    for utt, value in read_map(path).items():
-        fields = value.split()
-        if len(fields) % 3:
-            raise ValueError(f"{path}: utterance {utt} has {len(fields)} fields after its id; a word-frames "
-                             "line holds 'utt s1 e1 w1 s2 e2 w2 ...' (triples)")
-        out[utt] = [(int(fields[k]), int(fields[k + 1]), fields[k + 2]) for k in range(0, len(fields), 3)]
-    return out
-
-
-__all__ = ["dedup", "mean_run_length", "read_word_frames", "word_consistency", "word_occurrences"]
+__all__ = ["mean_run_length", "word_consistency", "word_occurrences"]

@@ -4,12 +4,10 @@ import math
 
 import pytest
 
-from espnet_csst.units.stats import dedup, mean_run_length, read_word_frames, word_consistency, word_occurrences
+from espnet_csst.units.stats import mean_run_length, word_consistency, word_occurrences
 
 
-def test_dedup_and_run_length():
-    assert dedup([3, 3, 1, 1, 1, 3]) == [3, 1, 3]
-    assert dedup([]) == []
+def test_run_length():
     # 6 + 2 frames in 3 + 1 runs
     assert mean_run_length({"a": [3, 3, 1, 1, 1, 3], "b": [5, 5]}) == 2.0
     assert math.isnan(mean_run_length({"a": []}))
@@ -17,7 +15,7 @@ def test_dedup_and_run_length():
 
 def test_word_consistency_is_zero_for_identical_units_and_grows_with_differences():
     units = {"u1": [1, 1, 2, 3, 7, 7, 8], "u2": [9, 1, 2, 2, 3, 4, 8, 8]}
-    spans = {"u1": [(0, 4, "Hello"), (4, 7, "world")], "u2": [(0, 1, "the"), (1, 5, "hello"), (5, 8, "world")]}
+    spans = {"u1": "0 4 Hello 4 7 world", "u2": "0 1 the 1 5 hello 5 8 world"}
     occ = word_occurrences(units, spans)
     # cased words fold together; runs collapse before comparing
     assert occ["hello"] == [(1, 2, 3), (1, 2, 3)]
@@ -35,14 +33,10 @@ def test_word_consistency_samples_pairs_reproducibly():
 
 
 def test_word_occurrences_skip_empty_spans_and_missing_utterances():
-    occ = word_occurrences({"u1": [1, 2]}, {"u1": [(1, 1, "a"), (0, 2, "b")], "u9": [(0, 1, "c")]})
+    occ = word_occurrences({"u1": [1, 2], "u2": []}, {"u1": "0 0 a 0 2 b", "u2": "0 1 c", "u9": "0 1 d"})
     assert occ == {"b": [(1, 2)]}
 
 
-def test_read_word_frames(tmp_path):
-    path = tmp_path / "tgt_word_frames"
-    path.write_text("u1 0 3 hello 3 5 world\nu2\n", encoding="utf-8")
-    assert read_word_frames(path) == {"u1": [(0, 3, "hello"), (3, 5, "world")], "u2": []}
-    path.write_text("u1 0 3\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="u1.*triples"):
-        read_word_frames(path)
+def test_word_occurrences_refuse_spans_that_do_not_fit_the_units():
+    with pytest.raises(ValueError, match="u1.*outside the 2 units"):
+        word_occurrences({"u1": [1, 2]}, {"u1": "0 3 hello"})

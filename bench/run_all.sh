@@ -20,6 +20,7 @@ benches=(
     "bench_cpu_bf16.py"      # CPU bf16 autocast vs fp32 training steps
     "bench_decode.py"        # decoding: batch 1/16, KV cache, greedy/beam 4 vs st_inference
     "bench_whisper.py"       # the default on Whisper frames vs ESPnet ST on them: cache, training, decoding
+    "bench_judge.py"         # the ASR judge: transformers vs CTranslate2 (needs the mini S2ST recipe's stage 1)
     "profile_hot_paths.py"   # torch.profiler tables and the fix's before/after
 )
 start=$(date +%s)

@@ -66,9 +66,10 @@ def describe(sys_dir: Path) -> str:
 
 def unit_scores(decode: Path, ref_units: Dict[str, List[str]]) -> Dict[str, Optional[float]]:
     out: Dict[str, Optional[float]] = {}
-    acc = unit_accuracy(decode / "unit_acc")
-    if acc is not None:
-        out["unit_acc"] = acc
+    for key in ("unit_acc", "unit_acc_other_src"):
+        acc = unit_accuracy(decode / key)
+        if acc is not None:
+            out[key] = acc
     hyp = read_units(decode / "1best_recog" / "units")
     errors = sum(editdistance.eval(hyp.get(u, []), r) for u, r in ref_units.items())
     out["UER"] = round(100.0 * errors / max(1, sum(len(r) for r in ref_units.values())), 2)
@@ -115,13 +116,15 @@ def render(rows: List[dict], timings: List[dict], command: str, args, judge: str
              "`./run.sh --stage N --stop_stage N`.", "",
              f"ASR-BLEU: {judge} transcribes the vocoded target units; "
              "sacrebleu BLEU / chrF, lower-cased, punctuation removed. unit_acc: teacher-forced next-unit "
-             "accuracy on the reference target units (pure units). UER: edit distance of the generated to "
+             "accuracy on the reference target units (pure units); other src: the same with another "
+             "utterance's source units (as high as unit_acc: the unit LM ignores its source). UER: edit distance of the generated to "
              "the reference units. len: generated / reference units. Settings are chosen on dev "
              f"({args.valid_set}), never on test.", ""]
-    header = ["system", "interleaving", "set", "ASR-BLEU", "chrF", "unit_acc", "UER", "len", "n", "train s"]
+    header = ["system", "interleaving", "set", "ASR-BLEU", "chrF", "unit_acc", "other src", "UER", "len", "n",
+              "train s"]
     for split, title in (("test", "Test"), ("dev", "Dev")):
         body = [[r["system"], cell(r, "interleaving"), r["set"], r["ASR_BLEU"], r["ASR_chrF"], cell(r, "unit_acc"),
-                 cell(r, "UER"), cell(r, "len_ratio"), r["n"], cell(r, "train_seconds")]
+                 cell(r, "unit_acc_other_src"), cell(r, "UER"), cell(r, "len_ratio"), r["n"], cell(r, "train_seconds")]
                 for r in rows if r["split"] == split]
         lines += [f"## {title}", ""] + md_table(header, body) + [""]
     ceil = [[r["system"], r["set"], r["WER"]] for r in rows if r["key"] in ("units_vocoded", "audio")]

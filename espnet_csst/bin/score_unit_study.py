@@ -10,6 +10,7 @@ ASR judge. For every candidate this reads::
     <dumpdir>/units/<set>/raw/tgt_word_frames                 the words' unit spans
     <expdir>/reference/<set>/units_vocoded/asr_text           the judge's transcripts
     <expdir>/unit_lm_<sys>/decode_<set>/unit_acc              (optional) a trained unit LM's accuracy
+    <expdir>/unit_lm_<sys>/decode_<set>/unit_acc_other_src    (optional) the same with other sources
     <expdir>/unit_lm_<sys>/decode_<set>/synth/asr_text        (optional) the judge on its decoded units
     <expdir>/stage_times.tsv                                  seconds of stages 4-6
 
@@ -76,6 +77,7 @@ def score_candidate(name: str, expdir: Path, dumpdir: Path, dset: str, tgt_lang:
     row.update({"ceiling_" + k: v for k, v in ceiling.items()})
     decode = expdir / f"unit_lm_{unit_lm_system}" / f"decode_{dset}"
     row["unit_acc"] = unit_accuracy(decode / "unit_acc")
+    row["unit_acc_other_src"] = unit_accuracy(decode / "unit_acc_other_src")
     row["system_ASR_BLEU"] = None
     if (decode / "synth" / "asr_text").is_file():
         row["system_ASR_BLEU"] = asr_scores(decode / "synth" / "asr_text", set_dir / f"text.{tgt_lang}")["ASR_BLEU"]
@@ -85,10 +87,11 @@ def score_candidate(name: str, expdir: Path, dumpdir: Path, dset: str, tgt_lang:
 def render(rows: List[dict], unit_lm_system: str, command: str) -> str:
     header = ["candidate", "features", "K", "ms per unit", "resynthesis ASR-BLEU", "chrF", "WER",
               "frames per run", "word edit distance (pairs)", f"unit LM {unit_lm_system} unit_acc",
+              "other src",
               f"unit LM {unit_lm_system} ASR-BLEU", "stages 4-6 s"]
     body = [[r["candidate"], r["features"], r["K"], r["unit_ms"], r["ceiling_ASR_BLEU"], r["ceiling_ASR_chrF"],
              r["ceiling_WER"], r["frames_per_run"], f"{r['word_edit']} ({r['word_pairs']})",
-             *("" if r[k] is None else r[k] for k in ("unit_acc", "system_ASR_BLEU", "seconds"))]
+             *("" if r[k] is None else r[k] for k in ("unit_acc", "unit_acc_other_src", "system_ASR_BLEU", "seconds"))]
             for r in rows]
     sets = sorted({r["set"] for r in rows})
     lines = [f"# Unit features compared on {', '.join(sets)}", "", f"Command: `{command}`", "",
@@ -96,12 +99,22 @@ def render(rows: List[dict], unit_lm_system: str, command: str) -> str:
              "by the ASR judge (ASR-BLEU, chrF lower-cased without punctuation; WER). Word edit distance: "
              "between the deduplicated units of two occurrences of the same word, over the longer one "
              "(0: the same units every time; espnet_csst/units/stats.py). unit_acc: teacher-forced "
-             "next-unit accuracy of a unit LM trained on the candidate's units, and the ASR-BLEU of its "
+             "next-unit accuracy of a unit LM trained on the candidate's units (other src: with another "
+             "utterance's source units; as high as unit_acc: it ignores its source), and the ASR-BLEU of its "
              "decoded units through the candidate's vocoder (empty: none trained).", ""]
     lines += md_table(header, body)
     if rows:
         lines += ["", f"sacrebleu signature: `{rows[0]['ceiling_signature']}`"]
     return "\n".join(lines) + "\n"
+
+
+def trained_unit_lm_system(expdirs: List[Path], dset: str) -> str:
+    """The first system (a-d) whose unit LM was decoded on ``dset`` in any candidate ("a" if none):
+    a study run without --unit_lm_system still reports the unit LMs an earlier call trained."""
+    for system in "abcd":
+        if any((e / f"unit_lm_{system}" / f"decode_{dset}" / "unit_acc").is_file() for e in expdirs):
+            return system
+    return "a"
 
 
 def get_parser():
@@ -110,7 +123,8 @@ def get_parser():
                    help="a candidate's name and the --expdir and --dumpdir its s2st.sh stages 4-6 wrote (repeat)")
     p.add_argument("--set", default="s2st_dev", help="the set the candidates are compared on (dev)")
     p.add_argument("--tgt_lang", default="en")
-    p.add_argument("--unit_lm_system", default="a", help="whose unit accuracy to report when trained")
+    p.add_argument("--unit_lm_system", default="auto",
+                   help="whose unit LM to report (a-d); auto: the first system with a decoded unit LM in any candidate")
     p.add_argument("--command", default="", help="the command that made the study, for the table's header")
     p.add_argument("--out", required=True, type=Path, help="markdown table; a .json beside it")
     return p
@@ -119,13 +133,19 @@ def get_parser():
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (score_unit_study) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
+    system = args.unit_lm_system
+    if system == "auto":
+        system = trained_unit_lm_system([Path(e) for _, e, _ in args.candidate], args.set)
+    elif system not in ("a", "b", "c", "d"):
+        logging.error(f"--unit_lm_system takes a, b, c, d or auto, got {system!r}")
+        return 1
     try:
-        rows = [score_candidate(name, Path(e), Path(d), args.set, args.tgt_lang, args.unit_lm_system)
+        rows = [score_candidate(name, Path(e), Path(d), args.set, args.tgt_lang, system)
                 for name, e, d in args.candidate]
     except (ResultsError, FileNotFoundError, ValueError) as e:
         logging.error(str(e))
         return 1
-    table = render(rows, args.unit_lm_system, args.command or " ".join(sys.argv))
+    table = render(rows, system, args.command or " ".join(sys.argv))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, table)
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(rows, indent=2, ensure_ascii=False) + "\n")

@@ -8,6 +8,10 @@ search, restricted to unit tokens and EOS. Outputs follow
     <output_dir>/1best_recog/{units,score}     units: "<utt> u1 u2 ..." (unit indices)
     <output_dir>/unit_acc                      with tgt_units in the data: "<utt> <correct> <total>",
                                                teacher-forced next-unit accuracy of the reference
+    <output_dir>/unit_acc_other_src            the same with another utterance's source units (the
+                                               batch's previous one): how much of unit_acc the
+                                               source explains; a model that ignores its source
+                                               scores as well here as in unit_acc
 
 An utterance whose decoding fails is logged, written with no units and listed
 in ``<output_dir>/failed``; the others are still decoded.
@@ -66,6 +70,16 @@ class Units2Units:
         return self.model.unit_accuracy(
             batch["src_units"], batch["src_units_lengths"], batch["tgt_units"], batch["tgt_units_lengths"],
             batch["prefix"], batch["prefix_lengths"], batch["instruction"], batch["instruction_lengths"])
+
+    def unit_accuracy_other_source(self, batch: Dict[str, torch.Tensor]):
+        """unit_accuracy with every utterance's source replaced by the batch's previous one (rolled
+        by one, lengths with it); None for a batch of one, which has no other source."""
+        if batch["src_units"].size(0) < 2:
+            return None
+        rolled = dict(batch)
+        rolled["src_units"] = torch.roll(batch["src_units"], 1, dims=0)
+        rolled["src_units_lengths"] = torch.roll(batch["src_units_lengths"], 1, dims=0)
+        return self.unit_accuracy(rolled)
 
     def max_new_tokens(self, src_lengths: torch.Tensor) -> int:
         """--maxlen, or --maxlenratio x the longest source when that is set."""
@@ -198,6 +212,8 @@ def inference(output_dir: str, batch_size: int, ngpu: int, seed: int, num_worker
             if "tgt_units" in batch:
                 for key, (hit, total) in zip(keys, u2u.unit_accuracy(batch)):
                     writer["unit_acc"][key] = f"{hit} {total}"
+                for key, (hit, total) in zip(keys, u2u.unit_accuracy_other_source(batch) or []):
+                    writer["unit_acc_other_src"][key] = f"{hit} {total}"
             elapsed = time.time() - start
             logging.info(f"decoded {n_utt} utterances ({n_units} units) in {elapsed:.1f} s")
     atomic_write_text(Path(output_dir) / "failed", "".join(f + "\n" for f in failed))

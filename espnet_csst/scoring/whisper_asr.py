@@ -17,6 +17,15 @@ words to the token limit) with the window cut to the audio, so the judge does no
 Audio longer than 30 s is not cut either: it is reported as failed. Transcripts go through
 :func:`normalize_for_asr`, like the references of ASR-BLEU.
 
+Two runtimes (``backend``): transformers' ``generate`` (float32, or bfloat16 on a CPU with
+AVX512-BF16), or CTranslate2's Whisper (``ctranslate2``, what faster-whisper runs: the same
+weights converted once by ctranslate2's own ``TransformersConverter`` into a directory beside
+the model, ``<model>-ctranslate2-<compute type>``). Hand-written search code would be needed for
+neither; CTranslate2 is there because its beam search over the same float32 weights ran 2.9x
+faster than transformers' on the 2-core CPU (doc/s2st.md, bench/bench_judge.py), and the judge's
+beam search was most of the mini S2ST recipe's scoring time. It uses the same feature extractor,
+prompt, suppressed tokens (the model's ``suppress_ids``, and blanks at the start) and answer cap.
+
 ``max_tokens_per_second`` caps each batch's answer by its longest audio. Unintelligible
 audio (a system that has not learnt yet) makes the decoder repeat itself up to
 ``max_new_tokens``, and with beam search that dominated the mini S2ST recipe's scoring
@@ -26,7 +35,11 @@ average, at most 5.2), so a cap well above that changes no transcript of real sp
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -37,6 +50,41 @@ from espnet_csst.frontends.whisper import WHISPER_FS
 from espnet_csst.scoring.asr import AbsASRJudge, normalize_for_asr, to_mono_at
 
 
+BACKENDS = ("transformers", "ctranslate2")
+CT2_COMPUTE_TYPES = ("float32", "int8", "int8_float32")
+
+
+def ctranslate2_model(hf_dir: Path, compute_type: str) -> Path:
+    """The CTranslate2 conversion of a local transformers Whisper, made once beside it (atomically:
+    converted into a temporary directory, then renamed) and reused after that."""
+    from ctranslate2.converters import TransformersConverter
+
+    src = Path(hf_dir).expanduser().resolve()
+    # the weights' precision is the runtime's compute type: float32 keeps float32 (or float16) weights
+    # as they are, int8 quantises them once at conversion
+    quantization = "float32" if compute_type == "float32" else "int8"
+    out = src.parent / f"{src.name}-ctranslate2-{quantization}"
+    if (out / "model.bin").is_file():
+        return out
+    logging.info(f"converting {src} for CTranslate2 ({quantization}) -> {out} (once)")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=src.parent))
+    except OSError as e:
+        raise ValueError(f"cannot write the CTranslate2 conversion of {src} beside it ({e}); "
+                         "copy the model to a writable directory or use --backend transformers") from None
+    try:
+        files = [f for f in ("tokenizer.json", "preprocessor_config.json") if (src / f).is_file()]
+        TransformersConverter(str(src), copy_files=files).convert(str(tmp / "model"), quantization=quantization)
+        try:
+            os.replace(tmp / "model", out)
+        except OSError:
+            if not (out / "model.bin").is_file():  # else another process converted it first: use that
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 class WhisperASR(AbsASRJudge):
     """Waveforms -> Whisper transcripts in one language (``language`` None: an English-only model)."""
 
@@ -44,10 +92,20 @@ class WhisperASR(AbsASRJudge):
 
     def __init__(self, model_name_or_path: str, language: Optional[str] = "en", beam_size: int = 1,
                  max_new_tokens: int = 128, device: str = "cpu", dtype: str = "float32",
-                 trust_remote_code: bool = False, max_tokens_per_second: Optional[float] = None):
+                 trust_remote_code: bool = False, max_tokens_per_second: Optional[float] = None,
+                 backend: str = "transformers"):
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if backend == "ctranslate2" and dtype not in CT2_COMPUTE_TYPES:
+            raise ValueError(f"the ctranslate2 backend computes in {', '.join(CT2_COMPUTE_TYPES)}, got {dtype!r}")
+        if backend == "transformers" and dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError(f"the transformers backend computes in float32, bfloat16 or float16, got {dtype!r}")
         local = Path(str(model_name_or_path)).expanduser().exists()
+        if backend == "ctranslate2" and not local:
+            raise FileNotFoundError(f"{model_name_or_path}: the ctranslate2 backend converts a local transformers "
+                                    "Whisper directory (prepare_pretrained makes one)")
         if not local and Path(str(model_name_or_path)).is_absolute():
             raise FileNotFoundError(f"{model_name_or_path}: no such Whisper directory")
         if beam_size < 1:
@@ -58,11 +116,22 @@ class WhisperASR(AbsASRJudge):
         self.name = str(model_name_or_path)
         self.processor = WhisperProcessor.from_pretrained(
             model_name_or_path, local_files_only=local, trust_remote_code=trust_remote_code)
-        self.model = WhisperForConditionalGeneration.from_pretrained(
-            model_name_or_path, local_files_only=local, trust_remote_code=trust_remote_code,
-            dtype=getattr(torch, dtype)).to(device).eval()
+        self.backend, self.dtype = backend, dtype
+        if backend == "transformers":
+            self.model = WhisperForConditionalGeneration.from_pretrained(
+                model_name_or_path, local_files_only=local, trust_remote_code=trust_remote_code,
+                dtype=getattr(torch, dtype)).to(device).eval()
+            config, gen = self.model.config, self.model.generation_config
+        else:
+            import ctranslate2
+            from transformers import GenerationConfig, WhisperConfig
+
+            config = WhisperConfig.from_pretrained(model_name_or_path)
+            gen = GenerationConfig.from_pretrained(model_name_or_path)
+            self.model = ctranslate2.models.Whisper(
+                str(ctranslate2_model(Path(model_name_or_path), dtype)), device=device, compute_type=dtype,
+                intra_threads=torch.get_num_threads())
         self.device, self.beam_size = device, int(beam_size)
-        gen = self.model.generation_config
         self.multilingual = bool(getattr(gen, "is_multilingual", False))
         if self.multilingual:
             if not language:
@@ -75,14 +144,19 @@ class WhisperASR(AbsASRJudge):
         fe = self.processor.feature_extractor
         self.window_samples = int(fe.n_samples)
         # the prompt (up to 4 tokens) and the answer share the decoder's positions
-        self.max_new_tokens = max(1, min(int(max_new_tokens), self.model.config.max_target_positions - 4))
+        self.max_new_tokens = max(1, min(int(max_new_tokens), config.max_target_positions - 4))
+        tokenizer = self.processor.tokenizer
+        self.prompt = tokenizer.convert_tokens_to_ids(
+            ["<|startoftranscript|>"] + ([f"<|{self.language}|>", "<|transcribe|>"] if self.multilingual else [])
+            + ["<|notimestamps|>"])
 
     def describe(self) -> str:
         search = "greedy" if self.beam_size == 1 else f"beam {self.beam_size}"
         if self.max_tokens_per_second is not None:
             search += f", at most {self.max_tokens_per_second:g} tokens/s"
         lang = f"{self.language}, " if self.language else ""
-        return f"Whisper {self.name} ({lang}transcribe, {search}, 30 s window, {self.model.dtype}) on {self.device}"
+        runtime = f"{self.model.dtype}" if self.backend == "transformers" else f"CTranslate2 {self.dtype}"
+        return f"Whisper {self.name} ({lang}transcribe, {search}, 30 s window, {runtime}) on {self.device}"
 
     def skip_reason(self, n_samples: int, fs: int) -> str:
         return (f"audio longer than Whisper's {self.window_samples // WHISPER_FS} s window "
@@ -103,14 +177,31 @@ class WhisperASR(AbsASRJudge):
         ok = [i for i, x in enumerate(xs) if 0 < len(x) <= self.window_samples]
         if not ok:
             return out
-        kwargs = dict(num_beams=self.beam_size, do_sample=False,
-                      max_new_tokens=self.answer_limit(max(len(xs[i]) for i in ok) / WHISPER_FS))
-        if self.multilingual:
-            kwargs.update(language=self.language, task="transcribe")
+        limit = self.answer_limit(max(len(xs[i]) for i in ok) / WHISPER_FS)
         feats = self.processor.feature_extractor(
             [xs[i] for i in ok], sampling_rate=WHISPER_FS, return_tensors="pt").input_features
-        ids = self.model.generate(feats.to(self.device, self.model.dtype), **kwargs)
+        if self.backend == "transformers":
+            kwargs = dict(num_beams=self.beam_size, do_sample=False, max_new_tokens=limit)
+            if self.multilingual:
+                kwargs.update(language=self.language, task="transcribe")
+            ids = self.model.generate(feats.to(self.device, self.model.dtype), **kwargs)
+        else:
+            ids = self.generate_ctranslate2(feats, limit)
         texts = self.processor.tokenizer.batch_decode(ids, skip_special_tokens=True)
         for i, text in zip(ok, texts):
             out[i] = normalize_for_asr(text)
         return out
+
+    def generate_ctranslate2(self, feats: torch.Tensor, limit: int) -> List[List[int]]:
+        """CTranslate2's search: the answer's tokens (at most ``limit``) for each log-mel window."""
+        import ctranslate2
+
+        features = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats.numpy(), dtype=np.float32))
+        # CTranslate2 lets an answer have min(max_length / 2, max_length - start) tokens (OpenAI's decoder
+        # samples at most half its context), where start is the prompt less its last token: this
+        # max_length allows exactly `limit`, as max_new_tokens does in transformers
+        start = len(self.prompt) - 1
+        results = self.model.generate(
+            features, [self.prompt] * feats.shape[0], beam_size=self.beam_size,
+            max_length=max(2 * limit, limit + start), suppress_blank=True, suppress_tokens=[-1])
+        return [r.sequences_ids[0] for r in results]

@@ -37,6 +37,8 @@ def make_tree(root: Path) -> dict:
             units = {"u1": "1 2 3 4", "u2": "5 6", "u3": "7 8 9"} if perfect else {"u1": "1 2 3 0", "u2": "5", "u3": "7 8 9"}
             write(d / "1best_recog" / "units", units)
             write(d / "unit_acc", {"u1": "4 5", "u2": "3 3", "u3": "4 4"} if perfect else {"u1": "2 5", "u2": "1 3", "u3": "2 4"})
+            if perfect:  # c listens to its source: another utterance's source costs it accuracy
+                write(d / "unit_acc_other_src", {"u1": "1 5", "u2": "1 3", "u3": "1 4"})
             asr = {u: r.lower().strip(".") for u, r in REFS.items()} if perfect else {"u1": "we washed", "u2": "the dog"}
             write(d / "synth" / "asr_text", asr)
             write(d / "synth" / "wav.scp", {u: f"/gen/{name}/{u}.wav" for u in asr})
@@ -55,6 +57,7 @@ def test_scores_systems_and_ceilings(tmp_path):
     c, a = rows[("c", "test")], rows[("a", "test")]
     assert c["ASR_BLEU"] == 100.0 and c["unit_acc"] == round(100 * 11 / 12, 2) and c["UER"] == 0.0
     assert a["ASR_BLEU"] < 10 and a["missing"] == 1 and a["unit_acc"] == round(100 * 5 / 12, 2)
+    assert c["unit_acc_other_src"] == 25.0 and "unit_acc_other_src" not in a
     assert a["UER"] == round(100 * 2 / 9, 2) and a["len_ratio"] == round(8 / 9, 3)
     assert rows[("audio", "dev")]["ASR_BLEU"] == 100.0 and rows[("units_vocoded", "test")]["n"] == 3
     assert a["interleaving"] == "p = 0" and "floor(t / 50)" in c["interleaving"] and c["train_seconds"] == 12.0

@@ -16,7 +16,7 @@ def write(path: Path, rows: dict):
     path.write_text("".join(f"{k} {v}\n" for k, v in rows.items()), encoding="utf-8")
 
 
-def make_candidate(root: Path, name: str, feature_conf: dict, k: int, asr: dict, unit_acc=None):
+def make_candidate(root: Path, name: str, feature_conf: dict, k: int, asr: dict, unit_acc=None, system="a"):
     exp, dump = root / "exp" / name, root / "dump" / name
     save_kmeans(exp / "units" / "kmeans.npz", np.zeros((k, 3), dtype=np.float32), feature_conf)
     sd = dump / "units" / "dev"
@@ -27,8 +27,9 @@ def make_candidate(root: Path, name: str, feature_conf: dict, k: int, asr: dict,
     write(exp / "reference" / "dev" / "units_vocoded" / "asr_text", asr)
     (exp / "stage_times.tsv").write_text("4\tunit k-means\t10.0\n5\tdump units\t20.5\n6\tvocoder\t30.0\n")
     if unit_acc is not None:
-        write(exp / "unit_lm_a" / "decode_dev" / "unit_acc", unit_acc)
-        write(exp / "unit_lm_a" / "decode_dev" / "synth" / "asr_text", {"u1": "we washed our hands"})
+        write(exp / f"unit_lm_{system}" / "decode_dev" / "unit_acc", unit_acc)
+        write(exp / f"unit_lm_{system}" / "decode_dev" / "unit_acc_other_src", {"u1": "1 4", "u2": "1 4"})
+        write(exp / f"unit_lm_{system}" / "decode_dev" / "synth" / "asr_text", {"u1": "we washed our hands"})
     return ["--candidate", name, str(exp), str(dump)]
 
 
@@ -42,6 +43,7 @@ def test_table_of_candidates(tmp_path):
     rows = {r["candidate"]: r for r in json.loads(out.with_suffix(".json").read_text())}
     m, w = rows["mfcc_k4"], rows["whisper4_k8"]
     assert m["ceiling_ASR_BLEU"] == 100.0 and m["ceiling_missing"] == 0 and m["unit_acc"] == 50.0
+    assert m["unit_acc_other_src"] == 25.0 and w["unit_acc_other_src"] is None
     assert 0 < m["system_ASR_BLEU"] < 100 and w["system_ASR_BLEU"] is None
     assert w["ceiling_ASR_BLEU"] < 50 and w["ceiling_missing"] == 1 and w["unit_acc"] is None
     assert (m["K"], w["K"], m["unit_ms"]) == (4, 8, 40)
@@ -58,3 +60,15 @@ def test_missing_candidate_names_the_step(tmp_path, caplog):
                                 "--out", str(tmp_path / "r.md")])
     assert rc == 1 and "candidate x_k2" in caplog.text and "choose_units.sh" in caplog.text
     assert not (tmp_path / "r.md").exists()
+
+
+def test_unit_lm_system_found_when_not_named(tmp_path):
+    """Without --unit_lm_system the table reports the system whose unit LM was trained (here c), not a."""
+    args = make_candidate(tmp_path, "mfcc_k4", {"kind": "mfcc", "stack": 4}, 4, {"u1": "we"},
+                          {"u1": "3 4", "u2": "1 4"}, system="c")
+    out = tmp_path / "results.md"
+    assert score_unit_study.main(args + ["--set", "dev", "--out", str(out)]) == 0
+    row = json.loads(out.with_suffix(".json").read_text())[0]
+    assert row["unit_acc"] == 50.0 and row["unit_acc_other_src"] == 25.0 and row["system_ASR_BLEU"] is not None
+    assert "unit LM c unit_acc" in out.read_text()
+    assert score_unit_study.main(args + ["--set", "dev", "--out", str(out), "--unit_lm_system", "e"]) == 1

@@ -134,8 +134,8 @@ discriminator:
 
 
 def test_deduplicated_units_with_a_hifigan_vocoder_and_a_whisper_judge(recipe):
-    """Stages 5, 6 and 10 again with --dedup true, the unit HiFi-GAN and a tiny Whisper as the ASR judge,
-    next to the first run's outputs."""
+    """Stages 5, 6 and 10 again with --dedup true, the unit HiFi-GAN and a tiny Whisper as the ASR judge
+    (in CTranslate2's runtime, as run.sh's judge), next to the first run's outputs."""
     from test.encoders.test_ct2_whisper import MULTILINGUAL, save_tiny_whisper
 
     if not (recipe / "exp" / "units" / "kmeans.npz").is_file():
@@ -148,13 +148,16 @@ def test_deduplicated_units_with_a_hifigan_vocoder_and_a_whisper_judge(recipe):
     if not judge.is_dir():
         save_tiny_whisper(judge, **MULTILINGUAL)
     opts = ["--dedup", "true", "--dumpdir", "dump_dedup", "--expdir", "exp_dedup",
-            "--asr_judge", "whisper", "--judge_model", str(judge), "--judge_args", "--max_new_tokens 4",
+            "--asr_judge", "whisper", "--judge_model", str(judge), "--judge_args", "--backend ctranslate2 --max_new_tokens 4",
             "--systems", "", "--vocoder_type", "hifigan", "--vocoder_config", "conf/hifigan.yaml",
             "--vocoder_args", "--steps 2 --batch_size 2 --segment_units 8 --log_interval 1"]
     proc = run(recipe, "--stage", "5", "--stop_stage", "6", *opts)
     assert "hifigan unit vocoder" in proc.stdout
     proc = run(recipe, "--stage", "10", "--stop_stage", "10", *opts)  # the ceiling: reference units -> vocoder -> ASR
-    assert f"transcribing with Whisper {judge} (en transcription, asr_whisper_decode --max_new_tokens 4)" in proc.stdout
+    assert (f"transcribing with Whisper {judge} (en transcription, asr_whisper_decode --backend ctranslate2 "
+            "--max_new_tokens 4)") in proc.stdout
+    # the judge ran in CTranslate2: the tiny Whisper converted once beside itself (a path with a space)
+    assert (recipe / "tiny whisper-ctranslate2-float32" / "model.bin").is_file()
 
     dump = recipe / "dump_dedup" / "units" / "s2st_train"
     units = [line.split()[1:] for line in (dump / "tgt_units").read_text().splitlines()]

@@ -66,6 +66,34 @@ def test_answers_are_capped_by_the_longest_audio_of_the_batch(tiny_whisper):
         WhisperASR(str(tiny_whisper), language="en", max_tokens_per_second=0)
 
 
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_ctranslate2_backend_transcribes_as_transformers_does(tiny_whisper, beam_size):
+    """The same weights in CTranslate2 (converted once beside the model) give transformers' transcripts,
+    greedy and beam, with and without the per-second cap (CTranslate2 halves max_length: undone)."""
+    audio = waves()
+    for cap in ({"max_new_tokens": 20}, {"max_new_tokens": 40, "max_tokens_per_second": 2}):
+        hf = WhisperASR(str(tiny_whisper), language="en", beam_size=beam_size, **cap)
+        ct2 = WhisperASR(str(tiny_whisper), language="en", beam_size=beam_size, backend="ctranslate2", **cap)
+        assert ct2.transcribe(audio, 16000) == hf.transcribe(audio, 16000)
+    converted = tiny_whisper.parent / "hf-ctranslate2-float32"
+    assert (converted / "model.bin").is_file() and "CTranslate2 float32" in ct2.describe()
+    mtime = (converted / "model.bin").stat().st_mtime_ns
+    WhisperASR(str(tiny_whisper), language="en", backend="ctranslate2")
+    assert (converted / "model.bin").stat().st_mtime_ns == mtime  # converted once, then reused
+    assert not [p for p in tiny_whisper.parent.iterdir() if p.name.startswith(".hf-")]  # no temporary left
+
+
+def test_ctranslate2_backend_refuses_what_it_cannot_run(tiny_whisper, tmp_path):
+    with pytest.raises(ValueError, match="ctranslate2 backend computes in float32, int8"):
+        WhisperASR(str(tiny_whisper), language="en", backend="ctranslate2", dtype="bfloat16")
+    with pytest.raises(ValueError, match="transformers backend computes in"):
+        WhisperASR(str(tiny_whisper), language="en", dtype="int8")
+    with pytest.raises(FileNotFoundError, match="converts a local transformers Whisper directory"):
+        WhisperASR("openai/whisper-base", language="en", backend="ctranslate2")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        WhisperASR(str(tiny_whisper), language="en", backend="onnx")
+
+
 def test_resamples_other_rates(tiny_whisper):
     import torchaudio.functional as AF
 

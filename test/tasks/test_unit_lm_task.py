@@ -124,6 +124,34 @@ def test_inference_writes_units_for_every_utterance(trained):
 
 
 @pytest.mark.slow
+def test_other_source_accuracy_swaps_the_sources_within_the_batch(trained):
+    """unit_acc_other_src is unit_acc with each utterance's source replaced by the previous one's."""
+    from espnet_csst.bin.unit_lm_inference import Units2Units
+    from espnet_csst.tasks.unit_lm import UnitLMTask
+
+    work = trained["work"]
+    u2u = Units2Units(work / "exp/config.yaml", work / "exp/valid.acc.best.pth")
+    loader = UnitLMTask.build_streaming_iterator(
+        [(str(work / "valid/src_units"), "src_units", "text_int"), (str(work / "valid/tgt_units"), "tgt_units", "text_int"),
+         (str(work / "valid/task"), "task", "text")], dtype="float32", batch_size=3, key_file=None, num_workers=0,
+        preprocess_fn=u2u.preprocess, collate_fn=u2u.collate, allow_variable_data_keys=False, inference=True)
+    _, batch = next(iter(loader))
+    swapped = dict(batch)
+    for key in ("src_units", "src_units_lengths"):
+        swapped[key] = batch[key][[2, 0, 1]]
+    assert u2u.unit_accuracy_other_source(batch) == u2u.unit_accuracy(swapped)
+    one = {k: v[:1] for k, v in batch.items()}
+    assert u2u.unit_accuracy_other_source(one) is None
+    run("espnet_csst.bin.unit_lm_inference", "--train_config", "exp/config.yaml",
+        "--model_file", "exp/valid.acc.best.pth", "--data_path_and_name_and_type",
+        "valid/src_units,src_units,text_int", "--data_path_and_name_and_type", "valid/tgt_units,tgt_units,text_int",
+        "--data_path_and_name_and_type", "valid/task,task,text",
+        "--output_dir", "decode_acc", "--batch_size", "3", "--maxlen", "4", cwd=work)
+    for name in ("unit_acc", "unit_acc_other_src"):
+        assert len((work / "decode_acc" / name).read_text().splitlines()) == 6
+
+
+@pytest.mark.slow
 def test_units2units_api_matches_the_cli(trained):
     from espnet_csst.bin.unit_lm_inference import Units2Units
 

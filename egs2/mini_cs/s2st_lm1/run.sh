@@ -5,7 +5,9 @@
 # of the ablation (a: pure units, b: constant ratio, c: scheduled, d: scheduled source-only),
 # and a unit vocoder; ASR-BLEU is judged by OpenAI's pretrained Whisper base (packaged, no download:
 # local/data.sh stage 3; --asr_judge ctc trains the recipe's own CTC ASR instead, conf/asr_ctc.yaml),
-# with beam 4: on 100 English reference utterances ASR-BLEU 79.8 against 77.2 greedy (doc/s2st.md).
+# with beam 4: on 100 English reference utterances ASR-BLEU 79.8 against 77.2 greedy (doc/s2st.md),
+# in CTranslate2's runtime (the same weights, converted once): 2.7x faster than transformers, the
+# same transcripts (bench/RESULTS.md, judge).
 # RESULTS.md has the numbers and stage times. The MFCC units (K 200) were chosen on dev against
 # Whisper-base blocks 4 and 6 by local/choose_units.sh (resynthesis ceiling, unit LM accuracy and
 # ASR-BLEU; doc/s2st.md, "Choosing the unit features on dev").
@@ -24,7 +26,7 @@ cd "$(dirname "$0")"
     --vocoder_args "--steps 600" \
     --train_config conf/train_unit_lm.yaml \
     --inference_config conf/decode_unit_lm.yaml \
-    --asr_judge whisper --judge_model pretrained/whisper_base --judge_args "--beam_size 4 --max_tokens_per_second 6" \
+    --asr_judge whisper --judge_model pretrained/whisper_base --judge_args "--backend ctranslate2 --beam_size 4 --max_tokens_per_second 6" \
     --asr_config conf/asr_ctc.yaml \
     --systems "a b c d" \
     "$@"

@@ -26,7 +26,7 @@ candidates="mfcc_k200 whisper2_k200 whisper4_k200 whisper6_k200"
 unit_lm_system=""         # a, b, c or d: also train that system's unit LM per candidate (empty: ceilings only)
 valid_set=s2st_dev
 whisper=pretrained/whisper_base
-judge_args="--beam_size 4 --max_tokens_per_second 6"   # as run.sh
+judge_args="--backend ctranslate2 --beam_size 4 --max_tokens_per_second 6"   # as run.sh
 run_opts=""               # more ./run.sh options for every call, e.g. "--vocoder_args '--steps 300'"
 study_exp=exp/unit_study
 study_dump=dump/unit_study
@@ -130,6 +130,6 @@ for name in ${candidates}; do
 done
 
 python -m espnet_csst.bin.score_unit_study "${score_args[@]}" --set "${valid_set}" --tgt_lang en \
-    --unit_lm_system "${unit_lm_system:-a}" --out "${study_exp}/results.md" \
+    --unit_lm_system "${unit_lm_system:-auto}" --out "${study_exp}/results.md" \
     --command "local/choose_units.sh --candidates \"${candidates}\"${unit_lm_system:+ --unit_lm_system ${unit_lm_system}} on $(uname -n): $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')"
 log "table: ${study_exp}/results.md"

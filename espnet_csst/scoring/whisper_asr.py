@@ -35,6 +35,7 @@ average, at most 5.2), so a cap well above that changes no transcript of real sp
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -54,9 +55,16 @@ BACKENDS = ("transformers", "ctranslate2")
 CT2_COMPUTE_TYPES = ("float32", "int8", "int8_float32")
 
 
+def source_fingerprint(src: Path) -> dict:
+    """Size and modification time of the model's files: a conversion made from other files is stale."""
+    return {f.name: [f.stat().st_size, f.stat().st_mtime_ns] for f in sorted(src.iterdir())
+            if f.is_file() and f.suffix in (".safetensors", ".bin", ".json")}
+
+
 def ctranslate2_model(hf_dir: Path, compute_type: str) -> Path:
     """The CTranslate2 conversion of a local transformers Whisper, made once beside it (atomically:
-    converted into a temporary directory, then renamed) and reused after that."""
+    converted into a temporary directory, then renamed) and reused while the model's files are the
+    ones it was made from (``source.json``); a stale one is converted again."""
     from ctranslate2.converters import TransformersConverter
 
     src = Path(hf_dir).expanduser().resolve()
@@ -64,9 +72,12 @@ def ctranslate2_model(hf_dir: Path, compute_type: str) -> Path:
     # as they are, int8 quantises them once at conversion
     quantization = "float32" if compute_type == "float32" else "int8"
     out = src.parent / f"{src.name}-ctranslate2-{quantization}"
-    if (out / "model.bin").is_file():
+    fingerprint = source_fingerprint(src)
+    made_from = out / "source.json"
+    if (out / "model.bin").is_file() and made_from.is_file() and json.loads(made_from.read_text()) == fingerprint:
         return out
-    logging.info(f"converting {src} for CTranslate2 ({quantization}) -> {out} (once)")
+    logging.info(f"converting {src} for CTranslate2 ({quantization}) -> {out}"
+                 + (" (the model changed since the last conversion)" if out.exists() else " (once)"))
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=src.parent))
     except OSError as e:
@@ -75,6 +86,9 @@ def ctranslate2_model(hf_dir: Path, compute_type: str) -> Path:
     try:
         files = [f for f in ("tokenizer.json", "preprocessor_config.json") if (src / f).is_file()]
         TransformersConverter(str(src), copy_files=files).convert(str(tmp / "model"), quantization=quantization)
+        (tmp / "model" / "source.json").write_text(json.dumps(fingerprint) + "\n")
+        if out.exists():  # stale: set aside first, a directory is only renamed onto a missing name
+            os.replace(out, tmp / "stale")
         try:
             os.replace(tmp / "model", out)
         except OSError:

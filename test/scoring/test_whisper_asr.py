@@ -83,6 +83,22 @@ def test_ctranslate2_backend_transcribes_as_transformers_does(tiny_whisper, beam
     assert not [p for p in tiny_whisper.parent.iterdir() if p.name.startswith(".hf-")]  # no temporary left
 
 
+def test_ctranslate2_conversion_is_redone_when_the_model_changes(tmp_path):
+    """A conversion made from other weights than the model's (here: the model saved again with another
+    seed under the same name) is not reused."""
+    from espnet_csst.scoring.whisper_asr import ctranslate2_model
+
+    model = tmp_path / "w"
+    save_tiny_whisper(model, **MULTILINGUAL)
+    first = ctranslate2_model(model, "float32")
+    before = (first / "model.bin").read_bytes()
+    assert ctranslate2_model(model, "float32") == first and (first / "model.bin").read_bytes() == before
+    save_tiny_whisper(model, **{**MULTILINGUAL, "seed": 1})
+    again = ctranslate2_model(model, "float32")
+    assert again == first and (again / "model.bin").read_bytes() != before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w", "w-ctranslate2-float32"]
+
+
 def test_ctranslate2_backend_refuses_what_it_cannot_run(tiny_whisper, tmp_path):
     with pytest.raises(ValueError, match="ctranslate2 backend computes in float32, int8"):
         WhisperASR(str(tiny_whisper), language="en", backend="ctranslate2", dtype="bfloat16")

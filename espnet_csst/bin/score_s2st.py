@@ -117,8 +117,8 @@ def render(rows: List[dict], timings: List[dict], command: str, args, judge: str
              f"ASR-BLEU: {judge} transcribes the vocoded target units; "
              "sacrebleu BLEU / chrF, lower-cased, punctuation removed. unit_acc: teacher-forced next-unit "
              "accuracy on the reference target units (pure units); other src: the same with another "
-             "utterance's source units (as high as unit_acc: the unit LM ignores its source). UER: edit distance of the generated to "
-             "the reference units. len: generated / reference units. Settings are chosen on dev "
+             "utterance's source units (as high as unit_acc: the unit LM ignores its source). UER: edit "
+             "distance of the generated to the reference units. len: generated / reference units. Settings are chosen on dev "
              f"({args.valid_set}), never on test.", ""]
     header = ["system", "interleaving", "set", "ASR-BLEU", "chrF", "unit_acc", "other src", "UER", "len", "n",
               "train s"]

@@ -21,7 +21,7 @@ Two runtimes (``backend``): transformers' ``generate`` (float32, or bfloat16 on 
 AVX512-BF16), or CTranslate2's Whisper (``ctranslate2``, what faster-whisper runs: the same
 weights converted once by ctranslate2's own ``TransformersConverter`` into a directory beside
 the model, ``<model>-ctranslate2-<compute type>``). Hand-written search code would be needed for
-neither; CTranslate2 is there because its beam search over the same float32 weights ran 2.9x
+neither; CTranslate2 is there because its beam search over the same float32 weights ran 2.7x
 faster than transformers' on the 2-core CPU (doc/s2st.md, bench/bench_judge.py), and the judge's
 beam search was most of the mini S2ST recipe's scoring time. It uses the same feature extractor,
 prompt, suppressed tokens (the model's ``suppress_ids``, and blanks at the start) and answer cap.

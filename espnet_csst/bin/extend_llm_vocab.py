@@ -34,7 +34,9 @@ def get_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, type=Path, help="the unit LM's training YAML (llm_conf)")
     p.add_argument("--token_list", required=True, type=Path, help="the text vocabulary of the LLM")
-    p.add_argument("--n_units", required=True, type=int)
+    p.add_argument("--n_units", required=True, type=int, help="the target's units (K)")
+    p.add_argument("--n_src_units", type=int, default=0,
+                   help="units of the source's own k-means, after the target's (0: the source shares them)")
     p.add_argument("--llm", required=True, type=Path, help="text LLM state dict (llm_pretrain's llm.pth)")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--seed", type=int, default=0, help="seeds the new rows' initialisation")
@@ -60,10 +62,14 @@ def main(argv=None) -> int:
         raise SystemExit(f"{args.llm} is not a text LLM of {args.config}'s llm_conf with the "
                          f"{len(tokens)} tokens of {args.token_list}: {e}") from None
     torch.manual_seed(args.seed)
-    first = extend_vocabulary(llm.model, args.n_units)
+    if args.n_units < 1 or args.n_src_units < 0:
+        raise SystemExit(f"--n_units must be >= 1 and --n_src_units >= 0, got {args.n_units} and {args.n_src_units}")
+    n_all = args.n_units + args.n_src_units
+    first = extend_vocabulary(llm.model, n_all)
     with atomic_open(args.out, "wb") as f:
         torch.save(llm.state_dict(), f)
-    logging.info(f"{args.llm} + {args.n_units} unit tokens (ids {first}-{first + args.n_units - 1}) -> {args.out}")
+    logging.info(f"{args.llm} + {n_all} unit tokens (ids {first}-{first + n_all - 1}"
+                 + (f"; source units from {first + args.n_units}" if args.n_src_units else "") + f") -> {args.out}")
     return 0
 
 

@@ -27,7 +27,7 @@ from espnet_csst.utils.fileio import atomic_write_text
 #: Constructor arguments the tasks pass themselves (from the token list, the other modules, ...).
 SET_BY_TASK = {"self", "vocab_size", "pad_id", "bos_id", "eos_id", "input_size", "output_size", "frontend",
                "specaug", "normalize", "encoder", "projector", "llm", "src_vocab_size", "n_units", "unit_hop",
-               "unit_offset", "token_list", "extra_tokens", "duration_predictor"}
+               "unit_offset", "n_src_units", "token_list", "extra_tokens", "duration_predictor"}
 
 
 def _default(p: inspect.Parameter) -> str:

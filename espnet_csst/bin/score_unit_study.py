@@ -6,6 +6,7 @@ Each candidate is one run of s2st.sh stages 4-6 (k-means, unit dump, vocoder) wi
 ASR judge. For every candidate this reads::
 
     <expdir>/units/kmeans.npz                                 the features and K
+    <expdir>/units/src_kmeans.npz                             (optional) the source's own inventory
     <dumpdir>/units/<set>/{tgt_units,unit_hop,text.<tgt>}     the reference units and translation
     <dumpdir>/units/<set>/raw/tgt_word_frames                 the words' unit spans
     <expdir>/reference/<set>/units_vocoded/asr_text           the judge's transcripts
@@ -53,6 +54,15 @@ def describe_features(conf: dict) -> str:
     return ", ".join(parts)
 
 
+def source_inventory(expdir: Path) -> str:
+    """The source's own units (``src_kmeans.npz``, s2st.sh --src_n_units) or "shared"."""
+    path = expdir / "units" / "src_kmeans.npz"
+    if not path.is_file():
+        return "shared"
+    centroids, conf = load_kmeans(path)
+    return f"{describe_features(conf)}, K {len(centroids)}"
+
+
 def stage_seconds(expdir: Path) -> Optional[float]:
     timings = read_timings(expdir / "stage_times.tsv")
     picked = [t["seconds"] for t in timings if str(t.get("stage")) in STUDY_STAGES]
@@ -70,6 +80,7 @@ def score_candidate(name: str, expdir: Path, dumpdir: Path, dset: str, tgt_lang:
     occurrences = word_occurrences(units, read_map(set_dir / "raw" / "tgt_word_frames"))
     consistency, n_pairs = word_consistency(occurrences)
     row = {"candidate": name, "features": describe_features(feature_conf), "K": int(len(centroids)),
+           "src_units": source_inventory(expdir),
            "unit_ms": round(1000 * hop_s), "frames_per_run": round(mean_run_length(units), 2),
            "word_edit": round(consistency, 3), "word_pairs": n_pairs, "set": dset,
            "seconds": stage_seconds(expdir)}
@@ -85,16 +96,18 @@ def score_candidate(name: str, expdir: Path, dumpdir: Path, dset: str, tgt_lang:
 
 
 def render(rows: List[dict], unit_lm_system: str, command: str) -> str:
-    header = ["candidate", "features", "K", "ms per unit", "resynthesis ASR-BLEU", "chrF", "WER",
+    header = ["candidate", "features", "K", "ms per unit", "source units", "resynthesis ASR-BLEU", "chrF", "WER",
               "frames per run", "word edit distance (pairs)", f"unit LM {unit_lm_system} unit_acc",
               "other src",
               f"unit LM {unit_lm_system} ASR-BLEU", "stages 4-6 s"]
-    body = [[r["candidate"], r["features"], r["K"], r["unit_ms"], r["ceiling_ASR_BLEU"], r["ceiling_ASR_chrF"],
+    body = [[r["candidate"], r["features"], r["K"], r["unit_ms"], r.get("src_units", "shared"), r["ceiling_ASR_BLEU"], r["ceiling_ASR_chrF"],
              r["ceiling_WER"], r["frames_per_run"], f"{r['word_edit']} ({r['word_pairs']})",
              *("" if r[k] is None else r[k] for k in ("unit_acc", "unit_acc_other_src", "system_ASR_BLEU", "seconds"))]
             for r in rows]
     sets = sorted({r["set"] for r in rows})
     lines = [f"# Unit features compared on {', '.join(sets)}", "", f"Command: `{command}`", "",
+             "Features, K and ms per unit: the target's units (the source's too where source units say "
+             "shared; else the source's own inventory). "
              "Resynthesis: the reference target units of the set through each candidate's vocoder, transcribed "
              "by the ASR judge (ASR-BLEU, chrF lower-cased without punctuation; WER). Word edit distance: "
              "between the deduplicated units of two occurrences of the same word, over the longer one "

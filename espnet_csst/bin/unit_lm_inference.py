@@ -112,27 +112,42 @@ class Speech2Speech:
     ...                     kmeans="exp/units/kmeans.npz", vocoder_dir="exp/vocoder", task_spec="s2st es en")
     >>> wav, fs = s2s(waveform, fs=22050)   # any rate in; the vocoder's rate (16 kHz) out
 
+    A unit LM trained with a source inventory of its own (``--n_src_units``, s2st.sh
+    ``--src_n_units``) also needs that k-means: ``src_kmeans="exp/units/src_kmeans.npz"``.
+
     The source is deduplicated exactly when the vocoder has a duration model: a
     recipe run with ``--dedup true`` trains both on deduplicated units.
     """
 
     def __init__(self, train_config: Union[Path, str], model_file: Union[Path, str, None], kmeans: Union[Path, str],
-                 vocoder_dir: Union[Path, str], device: str = "cpu", griffin_lim_iters: int = 32, **decode_kwargs):
+                 vocoder_dir: Union[Path, str], device: str = "cpu", griffin_lim_iters: int = 32,
+                 src_kmeans: Union[Path, str, None] = None, **decode_kwargs):
         from espnet_csst.units.features import build_feature_extractor
         from espnet_csst.units.kmeans import load_kmeans
         from espnet_csst.units.vocoder import UnitVocoder
 
         self.units2units = Units2Units(train_config, model_file, device=device, **decode_kwargs)
-        self.centroids, feature_config = load_kmeans(kmeans)
+        self.vocoder = UnitVocoder(vocoder_dir, n_iter=griffin_lim_iters, device=device)
+        model = self.units2units.model
+        tgt_centroids, _ = load_kmeans(kmeans)
+        if not len(tgt_centroids) == model.n_units == self.vocoder.model.n_units:
+            raise ValueError(f"{kmeans} has {len(tgt_centroids)} clusters, the unit LM {model.n_units} units and the "
+                             f"vocoder {self.vocoder.model.n_units}: they must come from one recipe run")
+        if model.n_src_units and src_kmeans is None:
+            raise ValueError(f"the unit LM reads {model.n_src_units} source units of their own k-means: "
+                             "give src_kmeans (the recipe's exp/units/src_kmeans.npz)")
+        if not model.n_src_units and src_kmeans is not None:
+            raise ValueError(f"the unit LM reads the target's units on the source side; {src_kmeans} is "
+                             "not used by it: leave src_kmeans out")
+        # the source is read with its own k-means, or with the shared one
+        self.centroids, feature_config = load_kmeans(src_kmeans if src_kmeans is not None else kmeans)
+        if model.n_src_units and len(self.centroids) != model.n_src_units:
+            raise ValueError(f"{src_kmeans} has {len(self.centroids)} clusters but the unit LM reads "
+                             f"{model.n_src_units} source units: they must come from one recipe run")
         conf = dict(feature_config)
         if conf["kind"] == "hf_ssl":
             conf["device"] = device
         self.extractor = build_feature_extractor(**conf)
-        self.vocoder = UnitVocoder(vocoder_dir, n_iter=griffin_lim_iters, device=device)
-        n_lm = self.units2units.model.n_units
-        if not len(self.centroids) == n_lm == self.vocoder.model.n_units:
-            raise ValueError(f"{kmeans} has {len(self.centroids)} clusters, the unit LM {n_lm} units and the "
-                             f"vocoder {self.vocoder.model.n_units}: they must come from one recipe run")
         self.dedup = self.vocoder.predicts_durations
 
     @classmethod
@@ -146,7 +161,7 @@ class Speech2Speech:
                                            "vocoder_model_file"), cache_dir)
         # the vocoder's config.yaml sits next to its model.pth in the pack
         return cls(files["unit_lm_train_config"], files["unit_lm_model_file"], files["kmeans_file"],
-                   Path(files["vocoder_model_file"]).parent, **kwargs)
+                   Path(files["vocoder_model_file"]).parent, src_kmeans=files.get("src_kmeans_file"), **kwargs)
 
     def speech_to_units(self, speech, fs: int) -> List[int]:
         """The source units, as the recipe's dump_units writes them."""

@@ -2,7 +2,11 @@
 trained with scheduled interleaved speech-text sequences (DESIGN.md 3.4).
 
 The LLM's vocabulary is its text vocabulary plus K speech-unit tokens (unit k
-is token ``unit_offset + k``). One training sequence per utterance pair::
+is token ``unit_offset + k``). With ``n_src_units`` > 0 the source speech has
+an inventory of its own (e.g. units of a Whisper layer, which change less with
+the voice, for the source; MFCC units the vocoder speaks well for the target):
+source unit k is then token ``unit_offset + K + k``. One training sequence per
+utterance pair::
 
     <bos> prefix | source units | instruction | target units <eos>
                                                '---- loss ------'
@@ -82,6 +86,7 @@ class ESPnetUnitLMModel(AbsESPnetModel):
         llm: AbsLLM,
         n_units: int,
         unit_offset: int,
+        n_src_units: int = 0,
         interleave_schedule: str = "step",
         interleave_p0: float = 0.9,
         interleave_delta: float = 0.1,
@@ -95,9 +100,15 @@ class ESPnetUnitLMModel(AbsESPnetModel):
         super().__init__()
         self.llm = llm
         self.n_units, self.unit_offset = n_units, unit_offset
-        if unit_offset + n_units > llm.vocab_size():
-            raise ValueError(f"units {unit_offset}..{unit_offset + n_units - 1} do not fit the LLM's "
-                             f"{llm.vocab_size()} tokens; build the LLM with llm_conf extra_tokens={n_units}")
+        if n_src_units < 0:
+            raise ValueError(f"n_src_units must be >= 0 (0: the source shares the target's units), got {n_src_units}")
+        self.n_src_units = n_src_units
+        # a source inventory of its own comes after the target units; 0: both sides share one
+        self.src_unit_offset = unit_offset + n_units if n_src_units else unit_offset
+        n_all = n_units + n_src_units
+        if unit_offset + n_all > llm.vocab_size():
+            raise ValueError(f"units {unit_offset}..{unit_offset + n_all - 1} do not fit the LLM's "
+                             f"{llm.vocab_size()} tokens; build the LLM with llm_conf extra_tokens={n_all}")
         self.schedule = InterleaveSchedule(interleave_schedule, interleave_p0, interleave_delta,
                                            interleave_interval)
         self.interleave_src, self.interleave_tgt = interleave_src, interleave_tgt
@@ -111,22 +122,27 @@ class ESPnetUnitLMModel(AbsESPnetModel):
     def current_ratio(self) -> float:
         return self.schedule.ratio(int(self.interleave_step)) if self.training else 0.0
 
-    def pure_units(self, units, lengths):
-        """Per utterance: the unit tokens of a side without interleaving, all marked as units."""
-        return [([self.unit_offset + u for u in us], [True] * len(us)) for us in unpad(units, lengths)]
+    def offset(self, side: str) -> int:
+        """The token id of unit 0 of a side ("src" or "tgt")."""
+        return self.src_unit_offset if side == "src" else self.unit_offset
 
-    def side_sequences(self, units, units_lengths, spans, spans_lengths, words, words_lengths,
+    def pure_units(self, units, lengths, side: str):
+        """Per utterance: the unit tokens of a side without interleaving, all marked as units."""
+        offset = self.offset(side)
+        return [([offset + u for u in us], [True] * len(us)) for us in unpad(units, lengths)]
+
+    def side_sequences(self, side: str, units, units_lengths, spans, spans_lengths, words, words_lengths,
                        word_lens, word_lens_lengths, p: float, enabled: bool, rng: random.Random):
         """Per utterance: token ids of one side (units, some words as text) and their unit mask."""
         if spans is None or not enabled or p <= 0.0:
-            return self.pure_units(units, units_lengths)
+            return self.pure_units(units, units_lengths, side)
         unit_lists = unpad(units, units_lengths)
         span_lists = [[tuple(s) for s in spans[i, : int(spans_lengths[i])].tolist()] for i in range(units.size(0))]
         word_lists = split_words(words, words_lengths, word_lens, word_lens_lengths)
         out = []
         for us, sp, wt in zip(unit_lists, span_lists, word_lists):
             flags = draw_replacements(len(sp), p, rng)
-            out.append(interleave(us, sp, wt, flags, self.unit_offset))
+            out.append(interleave(us, sp, wt, flags, self.offset(side)))
         return out
 
     def build_batch(self, prefixes, sources, instructions, targets, check_length: bool = True):
@@ -174,7 +190,7 @@ class ESPnetUnitLMModel(AbsESPnetModel):
         def side(name: str, enabled: bool):
             get = kwargs.get
             return self.side_sequences(
-                src_units if name == "src" else tgt_units,
+                name, src_units if name == "src" else tgt_units,
                 src_units_lengths if name == "src" else tgt_units_lengths,
                 get(f"{name}_spans"), get(f"{name}_spans_lengths"), get(f"{name}_words"),
                 get(f"{name}_words_lengths"), get(f"{name}_word_lens"), get(f"{name}_word_lens_lengths"),
@@ -215,8 +231,8 @@ class ESPnetUnitLMModel(AbsESPnetModel):
                       instruction, instruction_lengths) -> List[Tuple[int, int]]:
         """Teacher-forced next-unit accuracy on pure units: (correct, total) per utterance."""
         ids, labels, unit_pos, mask = self.build_batch(
-            unpad(prefix, prefix_lengths), self.pure_units(src_units, src_units_lengths),
-            unpad(instruction, instruction_lengths), self.pure_units(tgt_units, tgt_units_lengths),
+            unpad(prefix, prefix_lengths), self.pure_units(src_units, src_units_lengths, "src"),
+            unpad(instruction, instruction_lengths), self.pure_units(tgt_units, tgt_units_lengths, "tgt"),
             check_length=False)
         device = src_units.device
         logits, labels, unit_pos = self.next_token_logits(ids.to(device), labels.to(device), unit_pos.to(device),
@@ -246,7 +262,7 @@ class ESPnetUnitLMModel(AbsESPnetModel):
         """Target units for pure-unit sources: n-best ``{"units", "score"}`` per utterance."""
         from transformers import LogitsProcessorList
 
-        heads = [p + [self.unit_offset + u for u in s] + ins for p, s, ins in zip(
+        heads = [p + [self.src_unit_offset + u for u in s] + ins for p, s, ins in zip(
             unpad(prefix, prefix_lengths), unpad(src_units, src_units_lengths),
             unpad(instruction, instruction_lengths))]
         n = max(len(h) for h in heads)

@@ -63,6 +63,9 @@ class UnitLMTask(SafeIOTaskMixin, AbsTask):
                            help="The LLM's text vocabulary (ESPnet token list); the units come after it")
         group.add_argument("--n_units", type=int, default=None,
                            help="Number of speech units (k-means clusters): LLM tokens added to the vocabulary")
+        group.add_argument("--n_src_units", type=int, default=0,
+                           help="Units of the source's own k-means (tokens after the target's); "
+                                "0: the source uses the target's units")
 
         group = parser.add_argument_group(description="Preprocess related")
         group.add_argument("--use_preprocessor", type=str2bool, default=True)
@@ -91,6 +94,7 @@ class UnitLMTask(SafeIOTaskMixin, AbsTask):
             return None
         return UnitLMPreprocessor(train=train, token_type=args.token_type, token_list=args.token_list,
                                   bpemodel=args.bpemodel, n_units=args.n_units,
+                                  n_src_units=getattr(args, "n_src_units", 0),
                                   prompt_templates=args.prompt_templates,
                                   default_task=getattr(args, "default_task", None))
 
@@ -111,13 +115,19 @@ class UnitLMTask(SafeIOTaskMixin, AbsTask):
     def build_model(cls, args: argparse.Namespace) -> ESPnetUnitLMModel:
         if not args.n_units or args.n_units < 1:
             raise ValueError(f"--n_units must be the number of k-means clusters (>= 1), got {args.n_units}")
+        n_src_units = getattr(args, "n_src_units", 0) or 0  # configs from before the option: shared units
+        if n_src_units < 0:
+            raise ValueError(f"--n_src_units must be >= 0 (0: the source uses the target's units), got {n_src_units}")
         codec = TextCodec(args.token_type, args.token_list, args.bpemodel)
         args.token_list = list(codec.token_list)  # config.yaml keeps the vocabulary: packed models are whole
         llm = llm_choices.get_class(args.llm)(
             vocab_size=codec.vocab_size, pad_id=codec.pad_id, bos_id=codec.bos_id, eos_id=codec.eos_id,
-            extra_tokens=args.n_units, **args.llm_conf,
+            extra_tokens=args.n_units + n_src_units, **args.llm_conf,
         )
-        logging.info(f"Text vocabulary {codec.vocab_size}, units {args.n_units} "
-                     f"(tokens {llm.extra_token_offset}-{llm.vocab_size() - 1})")
+        first = llm.extra_token_offset
+        logging.info(f"Text vocabulary {codec.vocab_size}, target units {args.n_units} "
+                     f"(tokens {first}-{first + args.n_units - 1})"
+                     + (f", source units {n_src_units} (tokens {first + args.n_units}-{llm.vocab_size() - 1})"
+                        if n_src_units else ", shared by the source"))
         return model_choices.get_class(args.model)(
-            llm=llm, n_units=args.n_units, unit_offset=llm.extra_token_offset, **args.model_conf)
+            llm=llm, n_units=args.n_units, unit_offset=first, n_src_units=n_src_units, **args.model_conf)

@@ -38,12 +38,15 @@ class UnitLMPreprocessor(AbsPreprocessor):
         token_list,
         bpemodel: Optional[str] = None,
         n_units: int = 0,
+        n_src_units: int = 0,
         prompt_templates: Optional[Dict[str, str]] = None,
         default_task: Optional[str] = None,
     ):
         super().__init__(train)
         self.codec = TextCodec(token_type, token_list, bpemodel)
         self.n_units = n_units
+        # units per side: the source has its own k-means when n_src_units > 0
+        self.side_units = {"src": n_src_units or n_units, "tgt": n_units}
         self.prompts = PromptTemplates(prompt_templates)
         self.default_task = default_task
         self._prompt_cache: Dict[str, tuple] = {}
@@ -66,10 +69,13 @@ class UnitLMPreprocessor(AbsPreprocessor):
 
     def check_units(self, uid: str, name: str, units: np.ndarray) -> np.ndarray:
         units = np.asarray(units, dtype=np.int64).reshape(-1)
-        if units.size and (units.min() < 0 or units.max() >= self.n_units):
+        side = name.split("_")[0]
+        n = self.side_units[side]
+        if units.size and (units.min() < 0 or units.max() >= n):
+            option = "n_src_units" if side == "src" and n != self.n_units else "n_units"
             raise ValueError(f"utterance {uid}: {name} has unit {int(units.max())} or {int(units.min())} "
-                             f"outside 0..{self.n_units - 1}; the units were dumped with another k-means "
-                             "model than the one this model was configured for (n_units)")
+                             f"outside 0..{n - 1}; the units were dumped with another k-means "
+                             f"model than the one this model was configured for ({option})")
         return units
 
     def word_arrays(self, uid: str, side: str, line: str, n_units: int) -> Dict[str, np.ndarray]:

@@ -38,6 +38,9 @@ def test_table_of_candidates(tmp_path):
                           {u: r.lower().strip(".") for u, r in REFS.items()}, {"u1": "3 4", "u2": "1 4"})
     args += make_candidate(tmp_path, "whisper4_k8", {"kind": "whisper", "layer": 4, "stack": 2, "path": "w"}, 8,
                            {"u1": "we washed"})
+    # the second candidate's source speech has units of its own (s2st.sh --src_n_units)
+    save_kmeans(Path(args[-2]) / "units" / "src_kmeans.npz", np.zeros((6, 3), dtype=np.float32),
+                {"kind": "whisper", "layer": 2, "stack": 2, "path": "w"})
     out = tmp_path / "study" / "results.md"
     assert score_unit_study.main(args + ["--set", "dev", "--out", str(out), "--command", "local/choose_units.sh"]) == 0
     rows = {r["candidate"]: r for r in json.loads(out.with_suffix(".json").read_text())}
@@ -48,11 +51,12 @@ def test_table_of_candidates(tmp_path):
     assert w["ceiling_ASR_BLEU"] < 50 and w["ceiling_missing"] == 1 and w["unit_acc"] is None
     assert (m["K"], w["K"], m["unit_ms"]) == (4, 8, 40)
     assert m["features"] == "mfcc, stack 4" and w["features"] == "whisper layer 4, stack 2"
+    assert m["src_units"] == "shared" and w["src_units"] == "whisper layer 2, stack 2, K 6"
     # 12 frames in 9 runs; "we" occurs twice: units (1, 2, 3) against (1, 2) -> 1 / 3
     assert m["frames_per_run"] == 1.33 and m["word_pairs"] == 1 and m["word_edit"] == round(1 / 3, 3)
     assert m["seconds"] == 60.5
     text = out.read_text()
-    assert "| whisper4_k8 | whisper layer 4, stack 2 | 8 |" in text and "local/choose_units.sh" in text
+    assert "| whisper4_k8 | whisper layer 4, stack 2 | 8 | 40 | whisper layer 2, stack 2, K 6 |" in text and "local/choose_units.sh" in text
 
 
 def test_missing_candidate_names_the_step(tmp_path, caplog):

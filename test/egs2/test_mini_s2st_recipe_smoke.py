@@ -201,9 +201,10 @@ def test_train_launcher_trains_a_system_data_parallel(recipe):
 
 
 def test_choose_units_compares_unit_inventories_on_dev(recipe):
-    """local/choose_units.sh with a tiny Whisper's block 1 as the unit features: k-means, dump and
-    vocoder (stages 4-6 in their own dirs), the resynthesis ceiling, a unit LM (stages 8-9) and its
-    dev ASR-BLEU, one table; a rerun redoes nothing."""
+    """local/choose_units.sh with a tiny Whisper's block 1 as the unit features, and with them as the
+    source's own inventory beside MFCC target units (s2st.sh --src_n_units): k-means, dump and vocoder
+    (stages 4-6 in their own dirs), the resynthesis ceiling, a unit LM (stages 8-9) and its dev
+    ASR-BLEU, one table; a rerun redoes nothing; the two-inventory system packs with both k-means."""
     from test.encoders.test_ct2_whisper import MULTILINGUAL, save_tiny_whisper
 
     if not (recipe / "exp" / "llm_pretrain" / "llm.pth").is_file():
@@ -211,7 +212,8 @@ def test_choose_units_compares_unit_inventories_on_dev(recipe):
     judge = recipe / "tiny whisper"
     if not judge.is_dir():
         save_tiny_whisper(judge, **MULTILINGUAL)
-    cmd = ["local/choose_units.sh", "--candidates", "whisper1_k12", "--unit_lm_system", "a",
+    two = "whisper1_k10+mfcc_k12"
+    cmd = ["local/choose_units.sh", "--candidates", f"whisper1_k12 {two}", "--unit_lm_system", "a",
            "--whisper", str(judge), "--judge_args", "--max_new_tokens 4",
            "--run_opts", "--vocab_size 120 --kmeans_portion 1.0 "
                          "--vocoder_args '--steps 4 --batch_size 4 --config conf/vocoder.yaml --log_interval 2'"]
@@ -220,21 +222,44 @@ def test_choose_units_compares_unit_inventories_on_dev(recipe):
     for step in ("Stage 4: unit k-means", "Stage 6: vocoder", "Stage 8: train unit LM", "Stage 9: decode"):
         assert step in proc.stdout
     rows = json.loads((recipe / "exp" / "unit_study" / "results.json").read_text())
-    assert [r["candidate"] for r in rows] == ["whisper1_k12"]
-    row = rows[0]
+    assert [r["candidate"] for r in rows] == ["whisper1_k12", two]
+    row, row2 = rows
     n_dev = len((recipe / "data" / "s2st_dev" / "wav.scp.en").read_text().splitlines())
     assert row["features"] == "whisper layer 1, stack 2" and row["K"] == 12 and row["unit_ms"] == 40
+    assert row["src_units"] == "shared"
     assert row["ceiling_n"] == n_dev and 0.0 <= row["ceiling_ASR_BLEU"] <= 100.0
     assert 0.0 <= row["unit_acc"] <= 100.0 and row["system_ASR_BLEU"] is not None
     assert row["frames_per_run"] >= 1.0 and row["seconds"] > 0
-    assert "| whisper1_k12 | whisper layer 1, stack 2 | 12 | 40 |" in (recipe / "exp" / "unit_study" / "results.md").read_text()
+    assert "| whisper1_k12 | whisper layer 1, stack 2 | 12 | 40 | shared |" in (recipe / "exp" / "unit_study" / "results.md").read_text()
     # the recipe's own units, models and results are untouched: the study has its own dirs
     assert (recipe / "dump" / "unit_study" / "whisper1_k12" / "units" / "s2st_dev" / "tgt_units").is_file()
     assert not (recipe / "dump" / "unit_study" / "whisper1_k12" / "units" / "s2st_test").exists()  # dev only
 
+    # the source's own units: Whisper block 1 with 10 clusters; the target's: MFCC with 12
+    assert row2["features"] == "mfcc, stack 4" and row2["K"] == 12 and row2["src_units"] == "whisper layer 1, stack 2, K 10"
+    assert 0.0 <= row2["unit_acc"] <= 100.0 and row2["system_ASR_BLEU"] is not None
+    exp2, dump2 = recipe / "exp" / "unit_study" / two, recipe / "dump" / "unit_study" / two / "units" / "s2st_dev"
+    assert yaml.safe_load((exp2 / "unit_lm_a" / "config.yaml").read_text())["n_src_units"] == 10
+    src_units = [int(u) for line in (dump2 / "src_units").read_text().splitlines() for u in line.split()[1:]]
+    tgt_units = [int(u) for line in (dump2 / "tgt_units").read_text().splitlines() for u in line.split()[1:]]
+    assert max(src_units) < 10 and max(tgt_units) < 12
+    log = proc.stdout
+    # the target's k-means learns from the target's speech alone, the source's from the source's
+    assert "mfcc features of 1.0 of data/s2st_train/wav.scp.en ->" in log
+    assert "whisper features of 1.0 of data/s2st_train/wav.scp.es ->" in log
+    assert f"k-means with 10 clusters -> exp/unit_study/{two}/units/src_kmeans.npz" in log
+    pack = subprocess.run(["./run.sh", "--stage", "12", "--stop_stage", "12", "--expdir", str(exp2),
+                           "--pack_system", "a", "--n_units", "12", "--src_n_units", "10"],
+                          cwd=recipe, capture_output=True, text=True, timeout=300)
+    assert pack.returncode == 0, pack.stdout[-3000:] + pack.stderr[-3000:]
+    import zipfile
+
+    with zipfile.ZipFile(exp2 / "unit_lm_a" / "packed.zip") as z:
+        assert any(n.endswith("src_kmeans.npz") for n in z.namelist())
+
     again = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "==== Stage" not in again.stdout, again.stdout[-3000:]
-    assert again.stdout.count("already") == 4
+    assert again.stdout.count("already") == 8
     bad = subprocess.run(["local/choose_units.sh", "--candidates", "hubert6_k50"], cwd=recipe,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "candidate 'hubert6_k50'" in bad.stdout + bad.stderr

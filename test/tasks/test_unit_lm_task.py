@@ -230,3 +230,79 @@ def test_speech2speech_runs_units_lm_and_vocoder_from_a_waveform_at_any_rate(tra
         (tmp_path / "other").mkdir()
         (tmp_path / "other" / "meta.yaml").write_text("files: {csst_model_file: m.pth}\nyaml_files: {}\n")
         resolve_pretrained(tmp_path / "other", ("unit_lm_train_config",))
+
+
+K_SRC = 32  # the source's own inventory (its units reach 26): larger than the target's K, so shared units are refused
+
+
+@pytest.mark.slow
+def test_a_source_inventory_of_its_own_trains_decodes_and_packs(tmp_path, tiny_bpe):
+    """--n_src_units: training, decoding, Speech2Speech (reading the source with its own k-means)
+    and pack_s2st (both k-means in the zip) with source units from another inventory."""
+    from espnet_csst.bin import pack_s2st
+    from espnet_csst.bin.unit_lm_inference import Speech2Speech
+    from espnet_csst.units.features import build_feature_extractor
+    from espnet_csst.units.kmeans import assign_units, learn_kmeans, save_kmeans
+    from espnet_csst.units.vocoder import UnitMelVocoder, save_vocoder
+
+    work = tmp_path / "work"
+    for split, n, seed in (("train", 12, 0), ("valid", 4, 1)):
+        write_set(work / split, n, seed)
+        src = work / split / "src_units"  # source units above K: only an inventory of K_SRC takes them
+        src.write_text("".join(f"{u} " + " ".join(str(int(x) + K - 2) for x in rest) + "\n" for u, *rest in
+                               (line.split() for line in src.read_text().splitlines())))
+    conf = dict(CONFIG, max_epoch=1)
+    (work / "conf.yaml").write_text(yaml.safe_dump(conf), encoding="utf-8")
+    data = []
+    for split in ("train", "valid"):
+        d = work / split
+        for name, kind in (("src_units", "text_int"), ("tgt_units", "text_int"), ("src_word_frames", "text"),
+                           ("tgt_word_frames", "text"), ("task", "text")):
+            data += [f"--{split}_data_path_and_name_and_type", f"{d}/{name},{name},{kind}"]
+        data += [f"--{split}_shape_file", f"{d}/src_units_shape"]
+    common = ["--config", "conf.yaml", "--token_list", tiny_bpe["token_list"], "--bpemodel", tiny_bpe["bpemodel"],
+              "--n_units", K, "--ngpu", "0", *data]
+    shared = subprocess.run([sys.executable, "-m", "espnet_csst.bin.unit_lm_train", *map(str, common),
+                             "--output_dir", "exp_shared"], capture_output=True, text=True, env=subprocess_env(),
+                            cwd=work, timeout=600)
+    assert shared.returncode != 0 and "k-means" in shared.stderr  # the source's units do not fit K
+    r = run("espnet_csst.bin.unit_lm_train", *common, "--n_src_units", K_SRC, "--output_dir", "exp", cwd=work)
+    assert f"source units {K_SRC}" in r.stderr
+    exp = work / "exp"
+    assert yaml.safe_load((exp / "config.yaml").read_text())["n_src_units"] == K_SRC
+    run("espnet_csst.bin.unit_lm_inference", "--train_config", "exp/config.yaml",
+        "--model_file", "exp/valid.acc.best.pth", "--data_path_and_name_and_type",
+        "valid/src_units,src_units,text_int", "--data_path_and_name_and_type", "valid/task,task,text",
+        "--output_dir", "decode", "--batch_size", "4", "--maxlen", "12", cwd=work)
+    lines = (work / "decode/1best_recog/units").read_text().splitlines()
+    assert len(lines) == 4 and all(0 <= int(u) < K for line in lines for u in line.split()[1:])
+
+    rng = np.random.default_rng(0)
+    speech = (0.3 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)
+              + 0.01 * rng.standard_normal(16000)).astype(np.float32)
+    tgt_ex, src_ex = build_feature_extractor("mfcc"), build_feature_extractor("mfcc", stack=2)
+    noise = rng.standard_normal((200, tgt_ex.dim)).astype(np.float32)
+    save_kmeans(tmp_path / "kmeans.npz", learn_kmeans(noise, K, seed=0), tgt_ex.config())
+    src_feats = np.concatenate([src_ex(speech, 16000), rng.standard_normal((200, src_ex.dim)).astype(np.float32)])
+    src_centroids = learn_kmeans(src_feats, K_SRC, seed=0)
+    save_kmeans(tmp_path / "src_kmeans.npz", src_centroids, src_ex.config())
+    save_vocoder(tmp_path / "voc", UnitMelVocoder(K, 640, embed_dim=8, channels=16, num_layers=1, mel_layers=1))
+    args = (exp / "config.yaml", exp / "valid.acc.best.pth", tmp_path / "kmeans.npz", tmp_path / "voc")
+    s2s = Speech2Speech(*args, src_kmeans=tmp_path / "src_kmeans.npz", task_spec="s2st es en", maxlen=12,
+                        griffin_lim_iters=2)
+    units = s2s.speech_to_units(speech, 16000)
+    assert units == assign_units(src_ex(speech, 16000), src_centroids).tolist()  # the source's own k-means
+    with pytest.raises(ValueError, match="give src_kmeans"):
+        Speech2Speech(*args)
+    with pytest.raises(ValueError, match="must come from one recipe run"):  # K clusters, not K_SRC
+        Speech2Speech(*args, src_kmeans=tmp_path / "kmeans.npz")
+
+    zip_path = tmp_path / "s2st.zip"
+    pack_args = ["--model_dir", str(exp), "--kmeans", str(tmp_path / "kmeans.npz"),
+                 "--vocoder_dir", str(tmp_path / "voc"), "--out", str(zip_path)]
+    assert pack_s2st.main(pack_args) == 1 and not zip_path.exists()  # the source's k-means is needed
+    assert pack_s2st.main(pack_args + ["--src_kmeans", str(tmp_path / "src_kmeans.npz")]) == 0
+    loaded = Speech2Speech.from_pretrained(zip_path, cache_dir=tmp_path / "cache", task_spec="s2st es en",
+                                           maxlen=12, griffin_lim_iters=2)
+    assert loaded.speech_to_units(speech, 16000) == units
+    assert loaded.units2units(units)[0]["units"] == s2s.units2units(units)[0]["units"]

@@ -6,6 +6,7 @@
 #   2  token list   sentencepiece on the LLM text and the transcripts                -> data/token_list/
 #   3  LLM text pre-training: source text -> target text (skipped for a pretrained LLM) -> exp/llm_pretrain/
 #   4  k-means      unit features of the training audio (both sides), k-means       -> exp/units/kmeans.npz
+#                   (--src_n_units > 0: the target's k-means, and the source's own    -> exp/units/src_kmeans.npz)
 #   5  dump units   units + word spans of every set and side, length filter          -> dump/units/<set>/
 #   6  vocoder      unit -> speech vocoder on the training target speech            -> exp/vocoder/
 #   7  ASR          --asr_judge whisper: nothing to train (a pretrained Whisper judges);
@@ -56,6 +57,10 @@ feature_type=mfcc         # unit features: mfcc, fbank, hf_ssl (--feature_conf p
 feature_conf=""           # JSON, e.g. '{"stack": 4}', '{"path": "/models/hubert", "layer": 6}' or
                           #   '{"path": "pretrained/whisper_base", "layer": 4}'
 n_units=200               # k-means clusters = unit tokens added to the LLM
+src_n_units=0             # > 0: the source speech gets its own k-means of this many units (LLM tokens after the
+                          #   target's), on --src_feature_type features; 0: one k-means over both sides' audio
+src_feature_type=""       # --src_n_units > 0: the source units' features (empty: --feature_type)
+src_feature_conf=""       # --src_n_units > 0: their JSON options (empty: --feature_conf)
 kmeans_portion=0.5        # share of the training utterances whose frames k-means learns from
 dedup=false               # merge repeated consecutive units (the vocoder then learns their durations)
 max_units=300             # drop training/validation pairs whose source + target units exceed this
@@ -87,12 +92,12 @@ pack_system=c             # stage 12 packs this system (the method, by default)
 # ---- end options
 options="$(sed -n '/^# ---- options/,/^# ---- end options/p' "$0" | grep -oE '^[a-z_A-Z]+=' | tr -d = | sed 's/^/--/' | tr '\n' ' ')"
 
-usage() { print_usage "$0" 2 20; }
+usage() { print_usage "$0" 2 22; }
 
 parse_options "${options}" "$@"
 [[ "${token_type}" =~ ^(bpe|hugging_face)$ ]] || die "--token_type must be bpe or hugging_face, got '${token_type}'"
 [ "${token_type}" = bpe ] || [ -n "${hf_tokenizer}" ] || die "--token_type hugging_face needs --hf_tokenizer"
-for v in stage stop_stage nj ngpu vocab_size n_units max_units n_listen; do
+for v in stage stop_stage nj ngpu vocab_size n_units src_n_units max_units n_listen; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
 for s in ${systems}; do
@@ -114,6 +119,9 @@ bpemodel="${token_dir}/bpe.model"
 [ "${token_type}" = hugging_face ] && bpemodel="${hf_tokenizer}"
 llm_dir="${expdir}/llm_pretrain"
 units_dir="${expdir}/units"
+kmeans_tgt="${units_dir}/kmeans.npz"
+kmeans_src="${kmeans_tgt}"  # one inventory for both sides unless --src_n_units
+[ "${src_n_units}" -eq 0 ] || kmeans_src="${units_dir}/src_kmeans.npz"
 units_dump="${dumpdir}/units"
 vocoder_dir="${expdir}/vocoder"
 asr_dir="${asr_exp:-${expdir}/asr_${tgt_lang}}"
@@ -194,17 +202,32 @@ if run_stage 3 "LLM text pre-training"; then
     end_stage
 fi
 
-if run_stage 4 "unit k-means"; then
-    feat_args=(--feature_type "${feature_type}")
-    [ -z "${feature_conf}" ] || feat_args+=(--feature_conf "${feature_conf}")
-    log "features of ${kmeans_portion} of data/${train_set} (${src_lang} and ${tgt_lang} audio) -> ${units_dir}/feats"
-    ${python} -m espnet_csst.bin.dump_unit_feats --wav_scp "data/${train_set}/wav.scp.${src_lang}" \
-        --wav_scp "data/${train_set}/wav.scp.${tgt_lang}" --out_dir "${units_dir}/feats" \
+# learn_unit_kmeans NAME K FEATURE_TYPE FEATURE_CONF WAV_SCP...: k-means of K clusters on the features
+# of --kmeans_portion of the given audio -> ${units_dir}/NAME
+learn_unit_kmeans() {
+    local name="$1" k="$2" ftype="$3" fconf="$4" feats="${units_dir}/feats_${1%.npz}"
+    shift 4
+    local feat_args=(--feature_type "${ftype}") wav_args=() scp
+    [ -z "${fconf}" ] || feat_args+=(--feature_conf "${fconf}")
+    for scp in "$@"; do wav_args+=(--wav_scp "${scp}"); done
+    log "${ftype} features of ${kmeans_portion} of $* -> ${feats}"
+    ${python} -m espnet_csst.bin.dump_unit_feats "${wav_args[@]}" --out_dir "${feats}" \
         --portion "${kmeans_portion}" "${feat_args[@]}"
-    log "k-means with ${n_units} clusters -> ${units_dir}/kmeans.npz"
-    ${python} -m espnet_csst.bin.learn_kmeans --feats_scp "${units_dir}/feats/feats.scp" \
-        --n_clusters "${n_units}" --out "${units_dir}/kmeans.npz"
-    rm -rf "${units_dir}/feats"  # only the centroids are needed from here on
+    log "k-means with ${k} clusters -> ${units_dir}/${name}"
+    ${python} -m espnet_csst.bin.learn_kmeans --feats_scp "${feats}/feats.scp" \
+        --n_clusters "${k}" --out "${units_dir}/${name}"
+    rm -rf "${feats}"  # only the centroids are needed from here on
+}
+
+if run_stage 4 "unit k-means"; then
+    src_wav="data/${train_set}/wav.scp.${src_lang}" tgt_wav="data/${train_set}/wav.scp.${tgt_lang}"
+    if [ "${src_n_units}" -eq 0 ]; then  # one inventory: learnt from both sides' speech
+        learn_unit_kmeans kmeans.npz "${n_units}" "${feature_type}" "${feature_conf}" "${src_wav}" "${tgt_wav}"
+    else
+        learn_unit_kmeans kmeans.npz "${n_units}" "${feature_type}" "${feature_conf}" "${tgt_wav}"
+        learn_unit_kmeans src_kmeans.npz "${src_n_units}" "${src_feature_type:-${feature_type}}" \
+            "${src_feature_conf:-${feature_conf}}" "${src_wav}"
+    fi
     end_stage
 fi
 
@@ -230,15 +253,16 @@ if run_stage 5 "dump units"; then
             fi
             dedup_args=(--dedup "${dedup}")  # deduplicated units keep their run lengths for the vocoder
             [ "${dedup}" = false ] || dedup_args+=(--out_durations "${out}/raw/${side}_durations")
-            log "${dset} ${side} (${lang}): units and word spans -> ${out}/raw/${side}_units"
-            ${python} -m espnet_csst.bin.dump_units --kmeans "${units_dir}/kmeans.npz" \
+            kmeans="kmeans_${side}"; kmeans="${!kmeans}"
+            log "${dset} ${side} (${lang}): units of ${kmeans} and word spans -> ${out}/raw/${side}_units"
+            ${python} -m espnet_csst.bin.dump_units --kmeans "${kmeans}" \
                 --wav_scp "data/${dset}/wav.scp.${lang}" "${ali_args[@]}" \
                 --out "${out}/raw/${side}_units" "${dedup_args[@]}"
         done
         max_opt=()  # training and validation sequences must fit the LLM; test sets keep everything
         [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ] && max_opt=(--max_units "${max_units}")
         ${python} -m espnet_csst.bin.make_unit_dump --data_dir "data/${dset}" --raw_dir "${out}/raw" \
-            --out_dir "${out}" --task "${task_spec}" --tgt_lang "${tgt_lang}" --kmeans "${units_dir}/kmeans.npz" \
+            --out_dir "${out}" --task "${task_spec}" --tgt_lang "${tgt_lang}" --kmeans "${kmeans_tgt}" \
             "${max_opt[@]}"
     done
     end_stage
@@ -305,7 +329,8 @@ if run_stage 8 "train unit LM systems (${systems})"; then
     if ! pretrained_llm; then
         [ -f "${llm_dir}/llm.pth" ] || die "${llm_dir}/llm.pth is missing: run stage 3 first"
         ${python} -m espnet_csst.bin.extend_llm_vocab --config "${train_config}" --token_list "${token_list}" \
-            --n_units "${n_units}" --llm "${llm_dir}/llm.pth" --out "${expdir}/unit_lm_init/llm.pth"
+            --n_units "${n_units}" --n_src_units "${src_n_units}" --llm "${llm_dir}/llm.pth" \
+            --out "${expdir}/unit_lm_init/llm.pth"
         init_args=(--init_param "${expdir}/unit_lm_init/llm.pth::llm")
     fi
     launch=("${python}")
@@ -320,7 +345,8 @@ if run_stage 8 "train unit LM systems (${systems})"; then
         t0=$(date +%s)
         # shellcheck disable=SC2046,SC2086
         "${launch[@]}" -m espnet_csst.bin.unit_lm_train --config "${train_config}" --token_list "${token_list}" \
-            --token_type "${token_type}" --bpemodel "${bpemodel}" --n_units "${n_units}" --ngpu "${ngpu}" --output_dir "${sdir}" \
+            --token_type "${token_type}" --bpemodel "${bpemodel}" --n_units "${n_units}" --n_src_units "${src_n_units}" \
+            --ngpu "${ngpu}" --output_dir "${sdir}" \
             $(unit_data_args train "${units_dump}/${train_set}") $(unit_data_args valid "${units_dump}/${valid_set}") \
             --resume true "${init_args[@]}" $(system_args "${sys}") ${train_args} \
             > "${sdir}/train.log" 2>&1 || die "training system ${sys} failed; see ${sdir}/train.log"
@@ -405,8 +431,10 @@ fi
 
 if run_stage 12 "pack"; then
     sdir="${expdir}/unit_lm_${pack_system}"
+    src_kmeans_args=()
+    [ "${src_n_units}" -eq 0 ] || src_kmeans_args=(--src_kmeans "${kmeans_src}")
     ${python} -m espnet_csst.bin.pack_s2st --model_dir "${sdir}" --model_file "${inference_model}" \
-        --kmeans "${units_dir}/kmeans.npz" --vocoder_dir "${vocoder_dir}" --out "${sdir}/packed.zip"
+        --kmeans "${kmeans_tgt}" "${src_kmeans_args[@]}" --vocoder_dir "${vocoder_dir}" --out "${sdir}/packed.zip"
     end_stage
     [ ! -f RESULTS.json ] || rerender_results
 fi

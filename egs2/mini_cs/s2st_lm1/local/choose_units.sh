@@ -15,7 +15,9 @@
 #   local/choose_units.sh                                     # the default candidates, ceilings only
 #   local/choose_units.sh --candidates "mfcc_k200 whisper4_k200" --unit_lm_system c
 # Candidates are named <features>_k<K>: mfcc (the recipe's: 13 MFCCs + deltas, 4 frames averaged:
-# 40 ms) or whisper<L> (block L of the packaged Whisper base, 2 frames averaged: 40 ms).
+# 40 ms) or whisper<L> (block L of the packaged Whisper base, 2 frames averaged: 40 ms); one
+# inventory serves both sides. <source>+<target>, e.g. whisper4_k200+mfcc_k200, gives the source
+# speech its own units (s2st.sh --src_n_units): the target's k-means then learns from target audio only.
 # Needs ./run.sh --stage 1 --stop_stage 2 first (data, token list, pretrained/whisper_base), and
 # with --unit_lm_system also stage 3 (the LLM).
 set -euo pipefail
@@ -31,7 +33,7 @@ run_opts=""               # more ./run.sh options for every call, e.g. "--vocode
 study_exp=exp/unit_study
 study_dump=dump/unit_study
 
-usage() { sed -n '2,20p' "${script}" | sed 's/^# \{0,1\}//'; echo "options: --candidates --unit_lm_system --valid_set --whisper --judge_args --run_opts"; }
+usage() { sed -n '2,22p' "${script}" | sed 's/^# \{0,1\}//'; echo "options: --candidates --unit_lm_system --valid_set --whisper --judge_args --run_opts"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --candidates) candidates="$2"; shift 2 ;;
@@ -49,9 +51,10 @@ done
 . ./path.sh
 eval "extra_opts=(${run_opts})"  # shell-parsed, so that quoted values stay whole
 
+inventory_re='(mfcc|whisper[0-9]+)_k[0-9]+'
 for name in ${candidates}; do  # every name checked before anything runs
-    [[ "${name}" =~ ^(mfcc|whisper[0-9]+)_k[0-9]+$ ]] ||
-        die "candidate '${name}': expected mfcc_k<K> or whisper<layer>_k<K>, e.g. whisper4_k200"
+    [[ "${name}" =~ ^(${inventory_re}\+)?${inventory_re}$ ]] ||
+        die "candidate '${name}': expected mfcc_k<K>, whisper<layer>_k<K> or <source>+<target>, e.g. whisper4_k200+mfcc_k200"
 done
 [[ -z "${unit_lm_system}" || "${unit_lm_system}" =~ ^[abcd]$ ]] ||
     die "--unit_lm_system takes a, b, c, d or nothing, got '${unit_lm_system}'"
@@ -61,18 +64,26 @@ if [ -n "${unit_lm_system}" ]; then
     [ -f exp/llm_pretrain/llm.pth ] || die "exp/llm_pretrain/llm.pth is missing: run ./run.sh --stage 2 --stop_stage 3 first"
 fi
 
-# <features>_k<K> -> feature_type, feature_conf and n_units of that unit inventory
-set_candidate() {
-    local name="$1"
-    [[ "${name}" =~ ^(mfcc|whisper([0-9]+))_k([0-9]+)$ ]]
-    local layer="${BASH_REMATCH[2]}"
-    n_units="${BASH_REMATCH[3]}"
+# inventory_options <features>_k<K>: "feature_type feature_conf K" of that unit inventory (3 lines)
+inventory_options() {
+    [[ "$1" =~ ^(mfcc|whisper([0-9]+))_k([0-9]+)$ ]]
+    local layer="${BASH_REMATCH[2]}" k="${BASH_REMATCH[3]}"
     if [ -z "${layer}" ]; then
-        feature_type=mfcc feature_conf="{}"
+        printf '%s\n' mfcc "{}" "${k}"
     else
-        feature_type=whisper
-        feature_conf="$(python -c 'import json, sys; print(json.dumps({"path": sys.argv[1], "layer": int(sys.argv[2])}))' \
-            "${whisper}" "${layer}")"
+        printf '%s\n' whisper "$(python -c 'import json, sys; print(json.dumps({"path": sys.argv[1], "layer": int(sys.argv[2])}))' \
+            "${whisper}" "${layer}")" "${k}"
+    fi
+}
+
+# set_candidate NAME: the s2st.sh unit options of a candidate -> unit_opts
+set_candidate() {
+    local name="$1" tgt="${1#*+}" opts
+    mapfile -t opts < <(inventory_options "${tgt}")
+    unit_opts=(--feature_type "${opts[0]}" --feature_conf "${opts[1]}" --n_units "${opts[2]}" --src_n_units 0)
+    if [[ "${name}" == *+* ]]; then  # the source's own inventory
+        mapfile -t opts < <(inventory_options "${name%%+*}")
+        unit_opts+=(--src_feature_type "${opts[0]}" --src_feature_conf "${opts[1]}" --src_n_units "${opts[2]}")
     fi
 }
 
@@ -95,7 +106,7 @@ for name in ${candidates}; do
     set_candidate "${name}"
     # dev only (--test_sets ""): test is never looked at while choosing
     common=(--expdir "${exp}" --dumpdir "${dump}" --test_sets "" --valid_set "${valid_set}"
-            --feature_type "${feature_type}" --feature_conf "${feature_conf}" --n_units "${n_units}" "${extra_opts[@]}")
+            "${unit_opts[@]}" "${extra_opts[@]}")
     if [ -f "${exp}/vocoder/model.pth" ]; then
         log "${name}: units and vocoder already in ${exp}"
     else

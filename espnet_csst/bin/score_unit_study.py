@@ -9,6 +9,7 @@ ASR judge. For every candidate this reads::
     <expdir>/units/src_kmeans.npz                             (optional) the source's own inventory
     <dumpdir>/units/<set>/{tgt_units,unit_hop,text.<tgt>}     the reference units and translation
     <dumpdir>/units/<set>/raw/tgt_word_frames                 the words' unit spans
+    <dumpdir>/units/<set>/{src_units,raw/src_word_frames}     (optional) the same on the source side
     <expdir>/reference/<set>/units_vocoded/asr_text           the judge's transcripts
     <expdir>/unit_lm_<sys>/decode_<set>/unit_acc              (optional) a trained unit LM's accuracy
     <expdir>/unit_lm_<sys>/decode_<set>/unit_acc_other_src    (optional) the same with other sources
@@ -86,6 +87,14 @@ def score_candidate(name: str, expdir: Path, dumpdir: Path, dset: str, tgt_lang:
            "seconds": stage_seconds(expdir)}
     ceiling = asr_scores(expdir / "reference" / dset / "units_vocoded" / "asr_text", set_dir / f"text.{tgt_lang}")
     row.update({"ceiling_" + k: v for k, v in ceiling.items()})
+    # the source speech has many voices (the mini corpus: 16), the target one: how alike a source
+    # word's units are across occurrences says how much the voice changes them
+    row["src_word_edit"], row["src_word_pairs"] = None, 0
+    src_frames = set_dir / "raw" / "src_word_frames"
+    if src_frames.is_file() and (set_dir / "src_units").is_file():
+        src_edit, row["src_word_pairs"] = word_consistency(
+            word_occurrences(read_units(set_dir / "src_units"), read_map(src_frames)))
+        row["src_word_edit"] = round(src_edit, 3) if row["src_word_pairs"] else None
     decode = expdir / f"unit_lm_{unit_lm_system}" / f"decode_{dset}"
     row["unit_acc"] = unit_accuracy(decode / "unit_acc")
     row["unit_acc_other_src"] = unit_accuracy(decode / "unit_acc_other_src")
@@ -97,11 +106,12 @@ def score_candidate(name: str, expdir: Path, dumpdir: Path, dset: str, tgt_lang:
 
 def render(rows: List[dict], unit_lm_system: str, command: str) -> str:
     header = ["candidate", "features", "K", "ms per unit", "source units", "resynthesis ASR-BLEU", "chrF", "WER",
-              "frames per run", "word edit distance (pairs)", f"unit LM {unit_lm_system} unit_acc",
+              "frames per run", "word edit distance (pairs)", "source word edit distance (pairs)", f"unit LM {unit_lm_system} unit_acc",
               "other src",
               f"unit LM {unit_lm_system} ASR-BLEU", "stages 4-6 s"]
     body = [[r["candidate"], r["features"], r["K"], r["unit_ms"], r.get("src_units", "shared"), r["ceiling_ASR_BLEU"], r["ceiling_ASR_chrF"],
              r["ceiling_WER"], r["frames_per_run"], f"{r['word_edit']} ({r['word_pairs']})",
+             "" if r.get("src_word_edit") is None else f"{r['src_word_edit']} ({r['src_word_pairs']})",
              *("" if r[k] is None else r[k] for k in ("unit_acc", "unit_acc_other_src", "system_ASR_BLEU", "seconds"))]
             for r in rows]
     sets = sorted({r["set"] for r in rows})
@@ -111,7 +121,8 @@ def render(rows: List[dict], unit_lm_system: str, command: str) -> str:
              "Resynthesis: the reference target units of the set through each candidate's vocoder, transcribed "
              "by the ASR judge (ASR-BLEU, chrF lower-cased without punctuation; WER). Word edit distance: "
              "between the deduplicated units of two occurrences of the same word, over the longer one "
-             "(0: the same units every time; espnet_csst/units/stats.py). unit_acc: teacher-forced "
+             "(0: the same units every time; espnet_csst/units/stats.py); source: the same on the source "
+             "speech, whose occurrences are spoken by different voices. unit_acc: teacher-forced "
              "next-unit accuracy of a unit LM trained on the candidate's units (other src: with another "
              "utterance's source units; as high as unit_acc: it ignores its source), and the ASR-BLEU of its "
              "decoded units through the candidate's vocoder (empty: none trained).", ""]

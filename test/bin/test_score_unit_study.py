@@ -38,6 +38,10 @@ def test_table_of_candidates(tmp_path):
                           {u: r.lower().strip(".") for u, r in REFS.items()}, {"u1": "3 4", "u2": "1 4"})
     args += make_candidate(tmp_path, "whisper4_k8", {"kind": "whisper", "layer": 4, "stack": 2, "path": "w"}, 8,
                            {"u1": "we washed"})
+    # the first candidate's source side: "lo" in two voices, units (5, 6) against (5, 7, 7) -> 1 / 2
+    write(tmp_path / "dump" / "mfcc_k4" / "units" / "dev" / "src_units", {"u1": "5 6 8", "u2": "5 7 7 9"})
+    write(tmp_path / "dump" / "mfcc_k4" / "units" / "dev" / "raw" / "src_word_frames",
+          {"u1": "0 2 Lo 2 3 x", "u2": "0 3 lo 3 4 y", "u3": "0 1 lo"})  # u3: dropped from the dump
     # the second candidate's source speech has units of its own (s2st.sh --src_n_units)
     save_kmeans(Path(args[-2]) / "units" / "src_kmeans.npz", np.zeros((6, 3), dtype=np.float32),
                 {"kind": "whisper", "layer": 2, "stack": 2, "path": "w"})
@@ -52,6 +56,7 @@ def test_table_of_candidates(tmp_path):
     assert (m["K"], w["K"], m["unit_ms"]) == (4, 8, 40)
     assert m["features"] == "mfcc, stack 4" and w["features"] == "whisper layer 4, stack 2"
     assert m["src_units"] == "shared" and w["src_units"] == "whisper layer 2, stack 2, K 6"
+    assert (m["src_word_edit"], m["src_word_pairs"]) == (0.5, 1) and w["src_word_edit"] is None
     # 12 frames in 9 runs; "we" occurs twice: units (1, 2, 3) against (1, 2) -> 1 / 3
     assert m["frames_per_run"] == 1.33 and m["word_pairs"] == 1 and m["word_edit"] == round(1 / 3, 3)
     assert m["seconds"] == 60.5

@@ -91,6 +91,7 @@ def test_whole_recipe_runs_and_writes_the_ablation(recipe):
     assert 0.0 <= rows[("c", "s2st_test")]["unit_acc"] <= 100.0
     md = (recipe / "RESULTS.md").read_text()
     assert "ASR-BLEU" in md and "Wall time per stage" in md and "ceiling: reference audio" in md
+    assert re.search(r"CPU core\(s\) of .+ \(AMX: (yes|no), AVX512-BF16: (yes|no)\)", md)  # the times' machine
     # the scoring and packing stages' own times are in the table (rendered again after their clocks stop)
     assert "| 11 | score |" in md and "| 12 | pack |" in md
 

@@ -541,14 +541,6 @@ else
     fi
 fi
 
-cpu_model() {  # the CPU's name and its bf16 matrix units (they decide whether bf16 autocast pays)
-    local name flags
-    name="$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
-    flags="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)"
-    has() { grep -qw "$1" <<< "${flags}" && echo yes || echo no; }
-    echo "${name:-$(uname -m)} (AMX: $(has amx_bf16), AVX512-BF16: $(has avx512_bf16))"
-}
-
 results_note() {
     echo "Produced by \`./run.sh\` (egs2/TEMPLATE/csst1/csst.sh, stages 1-15) on $(uname -n): $(nproc) CPU core(s) of $(cpu_model), ngpu ${ngpu}, $(date -u '+%Y-%m-%d'). Per-stage wall times below; rerun any stage with \`./run.sh --stage N --stop_stage N\`."
 }

@@ -424,7 +424,7 @@ if run_stage 11 "score"; then
     ${python} -m espnet_csst.bin.score_s2st --results_dir . --expdir "${expdir}" --units_dump "${units_dump}" \
         --tgt_lang "${tgt_lang}" --valid_set "${valid_set}" --test_sets ${test_sets} "${sys_args[@]}" \
         --timings "${times_file}" --n_listen "${n_listen}" --judge "$(judge_name)" \
-        --command "./run.sh (egs2/TEMPLATE/s2st_lm1/s2st.sh, stages ${stage}-${stop_stage}) on $(uname -n): $(nproc) CPU core(s), ngpu ${ngpu}, $(date -u '+%Y-%m-%d')"
+        --command "./run.sh (egs2/TEMPLATE/s2st_lm1/s2st.sh, stages ${stage}-${stop_stage}) on $(uname -n): $(nproc) CPU core(s) of $(cpu_model), ngpu ${ngpu}, $(date -u '+%Y-%m-%d')"
     end_stage
     rerender_results  # the wall-time table now has this stage's own time
 fi

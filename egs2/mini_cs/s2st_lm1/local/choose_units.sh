@@ -29,11 +29,12 @@ unit_lm_system=""         # a, b, c or d: also train that system's unit LM per c
 valid_set=s2st_dev
 whisper=pretrained/whisper_base
 judge_args="--backend ctranslate2 --beam_size 4 --max_tokens_per_second 6"   # as run.sh
-run_opts=""               # more ./run.sh options for every call, e.g. "--vocoder_args '--steps 300'"
-study_exp=exp/unit_study
+run_opts=""               # more ./run.sh options for every call, e.g. "--vocoder_args '--steps 300'" or, for
+                          #   another seed of the unit LM, "--train_args '--seed 1 --model_conf seed=1'"
+study_exp=exp/unit_study  # where the candidates' models and the table go (another seed: another dir)
 study_dump=dump/unit_study
 
-usage() { sed -n '2,22p' "${script}" | sed 's/^# \{0,1\}//'; echo "options: --candidates --unit_lm_system --valid_set --whisper --judge_args --run_opts"; }
+usage() { sed -n '2,22p' "${script}" | sed 's/^# \{0,1\}//'; echo "options: --candidates --unit_lm_system --valid_set --whisper --judge_args --run_opts --study_exp --study_dump"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --candidates) candidates="$2"; shift 2 ;;
@@ -42,6 +43,8 @@ while [ $# -gt 0 ]; do
         --whisper) whisper="$2"; shift 2 ;;
         --judge_args) judge_args="$2"; shift 2 ;;
         --run_opts) run_opts="$2"; shift 2 ;;
+        --study_exp) study_exp="$2"; shift 2 ;;
+        --study_dump) study_dump="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "${0##*/}: error: unknown option '$1'" >&2; usage >&2; exit 1 ;;
     esac
@@ -142,5 +145,5 @@ done
 
 python -m espnet_csst.bin.score_unit_study "${score_args[@]}" --set "${valid_set}" --tgt_lang en \
     --unit_lm_system "${unit_lm_system:-auto}" --out "${study_exp}/results.md" \
-    --command "local/choose_units.sh --candidates \"${candidates}\"${unit_lm_system:+ --unit_lm_system ${unit_lm_system}} on $(uname -n): $(nproc) CPU core(s), $(date -u '+%Y-%m-%d')"
+    --command "local/choose_units.sh --candidates \"${candidates}\"${unit_lm_system:+ --unit_lm_system ${unit_lm_system}}${run_opts:+ --run_opts \"${run_opts}\"}$([ "${study_exp}" = exp/unit_study ] || echo " --study_exp ${study_exp} --study_dump ${study_dump}") on $(uname -n): $(nproc) CPU core(s) of $(cpu_model), $(date -u '+%Y-%m-%d')"
 log "table: ${study_exp}/results.md"

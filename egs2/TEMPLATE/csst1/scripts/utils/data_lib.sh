@@ -3,6 +3,16 @@
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}) $*"; }
 die() { echo "${0##*/}: error: $*" >&2; exit 1; }
 
+# cpu_model: the CPU's name and whether it has the bf16 matrix units that decide whether bf16
+# autocast pays (model_conf cpu_bf16: auto); results and records name it, as timings depend on it
+cpu_model() {
+    local name flags
+    name="$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
+    flags="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)"
+    has() { grep -qw "$1" <<< "${flags}" && echo yes || echo no; }
+    echo "${name:-$(uname -m)} (AMX: $(has amx_bf16), AVX512-BF16: $(has avx512_bf16))"
+}
+
 # require_db NAME WHAT [SPECIAL]: one clear line when the db.sh variable NAME is empty or
 # names a path that does not exist; WHAT says what to set it to. A value equal to
 # SPECIAL (e.g. "derive") is accepted without being a path.

@@ -43,9 +43,7 @@ record_finish() {
     printf '%s\n' "$2" > "$1.partial/settings.txt"
     {
         echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-        echo "cpu: $(nproc) core(s) of $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)" \
-             "(AMX: $(grep -q amx_tile /proc/cpuinfo && echo yes || echo no)," \
-             "AVX512-BF16: $(grep -q avx512_bf16 /proc/cpuinfo && echo yes || echo no))"
+        echo "cpu: $(nproc) core(s) of $(cpu_model)"
         # model_conf.cpu_bf16: auto trains in bf16 where either is there, else in fp32
         echo "bf16 autocast with cpu_bf16 auto: $(grep -qE 'amx_tile|avx512_bf16' /proc/cpuinfo && echo yes || echo no)"
         echo "commit: $(git rev-parse --short HEAD 2> /dev/null || echo unknown)"

@@ -249,6 +249,7 @@ def test_choose_units_compares_unit_inventories_on_dev(recipe):
     assert "mfcc features of 1.0 of data/s2st_train/wav.scp.en ->" in log
     assert "whisper features of 1.0 of data/s2st_train/wav.scp.es ->" in log
     assert f"k-means with 10 clusters -> exp/unit_study/{two}/units/src_kmeans.npz" in log
+    results_before = (recipe / "RESULTS.md").read_text() if (recipe / "RESULTS.md").exists() else None
     pack = subprocess.run(["./run.sh", "--stage", "12", "--stop_stage", "12", "--expdir", str(exp2),
                            "--pack_system", "a", "--n_units", "12", "--src_n_units", "10"],
                           cwd=recipe, capture_output=True, text=True, timeout=300)
@@ -257,6 +258,8 @@ def test_choose_units_compares_unit_inventories_on_dev(recipe):
 
     with zipfile.ZipFile(exp2 / "unit_lm_a" / "packed.zip") as z:
         assert any(n.endswith("src_kmeans.npz") for n in z.namelist())
+    # the study's pack leaves the recipe's RESULTS.md (scored from exp/) as it was
+    assert ((recipe / "RESULTS.md").read_text() if (recipe / "RESULTS.md").exists() else None) == results_before
 
     again = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "==== Stage" not in again.stdout, again.stdout[-3000:]

@@ -436,7 +436,9 @@ if run_stage 12 "pack"; then
     ${python} -m espnet_csst.bin.pack_s2st --model_dir "${sdir}" --model_file "${inference_model}" \
         --kmeans "${kmeans_tgt}" "${src_kmeans_args[@]}" --vocoder_dir "${vocoder_dir}" --out "${sdir}/packed.zip"
     end_stage
-    [ ! -f RESULTS.json ] || rerender_results
+    # the table gets the pack's time only where this --expdir was scored (stage 11): packing from
+    # another expdir (a unit study's) must not put its stage times into the recipe's RESULTS.md
+    if [ -f RESULTS.json ] && grep -q "^11	" "${times_file}" 2>/dev/null; then rerender_results; fi
 fi
 
 log "Successfully finished stages ${stage}-${stop_stage}"

@@ -35,7 +35,8 @@ def main(argv=None) -> int:
     vocoder_config, vocoder_model = args.vocoder_dir / "config.yaml", args.vocoder_dir / "model.pth"
     for path, what in ((config, "train the unit LM first"), (model, "train the unit LM first"),
                        (args.kmeans, "run the k-means stage first"), (vocoder_config, "train the vocoder first"),
-                       (vocoder_model, "train the vocoder first")):
+                       (vocoder_model, "train the vocoder first"),
+                       *([(args.src_kmeans, "run the k-means stage first")] if args.src_kmeans is not None else [])):
         if not path.is_file():
             print(f"pack_s2st: error: {path} does not exist; {what}", file=sys.stderr)
             return 1
@@ -49,9 +50,6 @@ def main(argv=None) -> int:
     if not n_src_units and args.src_kmeans is not None:
         print(f"pack_s2st: error: {config} reads the target's units on the source side; "
               f"--src_kmeans {args.src_kmeans} would not be used", file=sys.stderr)
-        return 1
-    if args.src_kmeans is not None and not args.src_kmeans.is_file():
-        print(f"pack_s2st: error: {args.src_kmeans} does not exist; run the k-means stage first", file=sys.stderr)
         return 1
     bpemodel = train_conf.get("bpemodel")
     option = [bpemodel] if bpemodel and Path(bpemodel).is_file() else []

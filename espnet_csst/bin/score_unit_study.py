@@ -109,9 +109,9 @@ def render(rows: List[dict], unit_lm_system: str, command: str) -> str:
               "frames per run", "word edit distance (pairs)", "source word edit distance (pairs)", f"unit LM {unit_lm_system} unit_acc",
               "other src",
               f"unit LM {unit_lm_system} ASR-BLEU", "stages 4-6 s"]
-    body = [[r["candidate"], r["features"], r["K"], r["unit_ms"], r.get("src_units", "shared"), r["ceiling_ASR_BLEU"], r["ceiling_ASR_chrF"],
+    body = [[r["candidate"], r["features"], r["K"], r["unit_ms"], r["src_units"], r["ceiling_ASR_BLEU"], r["ceiling_ASR_chrF"],
              r["ceiling_WER"], r["frames_per_run"], f"{r['word_edit']} ({r['word_pairs']})",
-             "" if r.get("src_word_edit") is None else f"{r['src_word_edit']} ({r['src_word_pairs']})",
+             "" if r["src_word_edit"] is None else f"{r['src_word_edit']} ({r['src_word_pairs']})",
              *("" if r[k] is None else r[k] for k in ("unit_acc", "unit_acc_other_src", "system_ASR_BLEU", "seconds"))]
             for r in rows]
     sets = sorted({r["set"] for r in rows})

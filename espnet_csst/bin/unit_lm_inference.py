@@ -129,7 +129,7 @@ class Speech2Speech:
         self.units2units = Units2Units(train_config, model_file, device=device, **decode_kwargs)
         self.vocoder = UnitVocoder(vocoder_dir, n_iter=griffin_lim_iters, device=device)
         model = self.units2units.model
-        tgt_centroids, _ = load_kmeans(kmeans)
+        tgt_centroids, tgt_features = load_kmeans(kmeans)
         if not len(tgt_centroids) == model.n_units == self.vocoder.model.n_units:
             raise ValueError(f"{kmeans} has {len(tgt_centroids)} clusters, the unit LM {model.n_units} units and the "
                              f"vocoder {self.vocoder.model.n_units}: they must come from one recipe run")
@@ -140,7 +140,9 @@ class Speech2Speech:
             raise ValueError(f"the unit LM reads the target's units on the source side; {src_kmeans} is "
                              "not used by it: leave src_kmeans out")
         # the source is read with its own k-means, or with the shared one
-        self.centroids, feature_config = load_kmeans(src_kmeans if src_kmeans is not None else kmeans)
+        self.centroids, feature_config = tgt_centroids, tgt_features
+        if src_kmeans is not None:
+            self.centroids, feature_config = load_kmeans(src_kmeans)
         if model.n_src_units and len(self.centroids) != model.n_src_units:
             raise ValueError(f"{src_kmeans} has {len(self.centroids)} clusters but the unit LM reads "
                              f"{model.n_src_units} source units: they must come from one recipe run")
